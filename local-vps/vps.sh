@@ -1,0 +1,460 @@
+#!/usr/bin/env bash
+# A throwaway Debian 12 VPS on this machine: systemd as PID 1 under systemd-nspawn in
+# its own network namespace, plus what stands in for the internet around it (an apt
+# proxy, an ACME CA, a DNS responder for that CA). The Ansible playbooks provision it
+# exactly as they provision the production VPS.
+#
+# usage: local-vps/vps.sh start|stop|ssh [CMD...]|info|status
+# Everything needs root. State lives in .local-vps/ at the repo root; the rootfs
+# tarball is cached in ${XDG_CACHE_HOME:-~/.cache}/tdc-local-vps/.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+state=$repo/.local-vps
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/tdc-local-vps
+
+# The contract the Ansible inventory and roles rely on: change nothing here lightly.
+name=tdc-vps             # machine name, hostname and netns name
+host_ip=169.254.77.1     # host end of the veth (the host's eth0 is 192.0.2.0/24)
+vps_ip=169.254.77.2
+host_if=tdc-vps0         # host end of the veth; the VPS end is eth0 inside
+proxy_port=3142          # apt-cacher-ng
+acme_port=14000          # pebble ACME API: https://$host_ip:$acme_port/dir
+acme_mgmt_port=15000     # pebble management API (roots, intermediates)
+dns_port=8053            # pebble-challtestsrv DNS, used by pebble's validation only
+dns_mgmt_port=8055       # pebble-challtestsrv management API
+site_names=(thedreamerscave.club www.thedreamerscave.club)
+
+suite=bookworm
+rootfs_packages=systemd,systemd-sysv,dbus,openssh-server,python3,python3-apt,sudo,iproute2,ca-certificates,curl,gnupg,procps,less,netbase
+host_packages=(debootstrap systemd-container apt-cacher-ng pebble zstd iproute2 openssh-client curl openssl)
+
+rootfs=$state/rootfs
+pids=$state/pids
+logs=$state/log
+key=$state/ssh/id_ed25519
+ssh_opts=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes)
+
+log() { echo "vps: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- process bookkeeping: every daemon we start is tracked by pid, never by name ---
+
+# Print the recorded pid of NAME if that process still runs.
+running_pid() {
+  local f=$pids/$1 pid
+  [ -s "$f" ] || return 1
+  pid=$(<"$f")
+  kill -0 "$pid" 2>/dev/null || return 1
+  # A recycled pid would be a stranger: it must not be a zombie either.
+  [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ] || return 1
+  echo "$pid"
+}
+
+# Start a detached daemon (own session, no stdin) logging to $logs/NAME.log; record its pid.
+spawn() {
+  local name=$1; shift
+  mkdir -p "$pids" "$logs"
+  setsid "$@" </dev/null >>"$logs/$name.log" 2>&1 &
+  echo $! >"$pids/$name"
+}
+
+# TERM the recorded pid of NAME, wait up to SECS (default 10), then KILL.
+terminate() {
+  local name=$1 secs=${2:-10} pid i
+  pid=$(running_pid "$name") || { rm -f "$pids/$name"; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < secs * 10; i++)); do
+    running_pid "$name" >/dev/null || break
+    sleep 0.1
+  done
+  if running_pid "$name" >/dev/null; then
+    log "$name ($pid) ignored TERM; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pids/$name"
+}
+
+# Wait until CMD... succeeds, up to SECS seconds.
+wait_for() {
+  local secs=$1 i; shift
+  for ((i = 0; i < secs * 5; i++)); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# --- host packages and the mirror ---
+
+ensure_host_packages() {
+  "$repo/scripts/apt-ensure" "${host_packages[@]}"
+}
+
+# Print the URI the host's apt sources use for SUITE (e.g. bookworm, bookworm-security).
+mirror_for() {
+  local want=$1
+  {
+    # deb822 stanzas: print "URI SUITES..." per stanza of Types: deb.
+    cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '
+      function flush() { if (deb && uri != "") print uri, suites; deb = 0; uri = ""; suites = "" }
+      /^[[:space:]]*$/ { flush(); next }
+      /^Types:/ { for (i = 2; i <= NF; i++) if ($i == "deb") deb = 1 }
+      /^URIs:/ { uri = $2 }
+      /^Suites:/ { $1 = ""; suites = $0 }
+      END { flush() }'
+    # one-line style: "deb [opts] URI SUITE COMPONENTS..."
+    cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+      sed -E 's/\[[^]]*\]//' | awk '$1 == "deb" { print $2, $3 }'
+  } | awk -v want="$want" '$1 ~ /^http:/ { for (i = 2; i <= NF; i++) if ($i == want) { sub("/*$", "", $1); print $1; exit } }'
+}
+
+# Resolve the main and security mirrors once; the security one falls back to main's host.
+resolve_mirrors() {
+  mirror=$(mirror_for "$suite") || true
+  [ -n "$mirror" ] || die "no http:// mirror for $suite in the host's apt sources"
+  security_mirror=$(mirror_for "$suite-security") || true
+  [ -n "$security_mirror" ] || security_mirror=${mirror%/debian}/debian-security
+}
+
+# --- the root filesystem ---
+
+# The cache key: what debootstrap is asked for. A change of packages, suite or mirror rebuilds.
+rootfs_tarball() {
+  local hash
+  hash=$(printf '%s\n' "$suite" "$mirror" "$rootfs_packages" | sha256sum | cut -c1-16)
+  echo "$cache/rootfs-$suite-$hash.tar.zst"
+}
+
+build_rootfs_tarball() {
+  local tarball=$1 tmp
+  mkdir -p "$cache"
+  tmp=$(mktemp -d "$cache/build.XXXXXX")
+  log "debootstrap $suite from $mirror (about a minute)"
+  if ! debootstrap --variant=minbase --include="$rootfs_packages" "$suite" "$tmp/root" "$mirror" \
+    >"$cache/debootstrap.log" 2>&1; then
+    rm -rf --one-file-system "$tmp"
+    die "debootstrap failed; see $cache/debootstrap.log"
+  fi
+  # Per-VPS identity is made at unpack time, not shared by every VPS from this cache.
+  rm -f "$tmp"/root/etc/ssh/ssh_host_*
+  : >"$tmp/root/etc/machine-id"
+  chroot "$tmp/root" apt-get clean
+  tar --numeric-owner --xattrs --xattrs-include='*' --acls -C "$tmp/root" -cf - . |
+    zstd -q -T0 -3 -o "$tmp/rootfs.tar.zst"
+  mv "$tmp/rootfs.tar.zst" "$tarball"
+  rm -rf --one-file-system "$tmp"
+  log "cached rootfs at $tarball"
+}
+
+# Unpack the cached rootfs only when this VPS has none: a second start keeps its disk.
+ensure_rootfs() {
+  local tarball
+  [ -e "$state/rootfs.ok" ] && return 0
+  tarball=$(rootfs_tarball)
+  [ -s "$tarball" ] || build_rootfs_tarball "$tarball"
+  rm -rf --one-file-system "$rootfs"
+  mkdir -p "$rootfs"
+  zstd -q -dc "$tarball" | tar --numeric-owner --xattrs --xattrs-include='*' --acls -C "$rootfs" -xpf -
+  configure_rootfs
+  touch "$state/rootfs.ok"
+}
+
+# What makes this rootfs a VPS of ours: name, apt through the proxy, root login by key.
+configure_rootfs() {
+  echo "$name" >"$rootfs/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' \
+    "$name" >"$rootfs/etc/hosts"
+  # The same archives the host uses; the VPS reaches them only through the proxy.
+  cat >"$rootfs/etc/apt/sources.list" <<EOF
+deb $mirror $suite main
+deb $mirror $suite-updates main
+deb $security_mirror $suite-security main
+EOF
+  echo "Acquire::http::Proxy \"http://$host_ip:$proxy_port\";" >"$rootfs/etc/apt/apt.conf.d/01proxy"
+  ssh-keygen -q -A -f "$rootfs" >/dev/null
+  install_ssh_key
+}
+
+ensure_ssh_key() {
+  [ -s "$key" ] && return 0
+  mkdir -p "$(dirname "$key")"
+  ssh-keygen -q -t ed25519 -N '' -C "root@$name-operator" -f "$key"
+}
+
+install_ssh_key() {
+  install -d -m 0700 "$rootfs/root/.ssh"
+  install -m 0600 "$key.pub" "$rootfs/root/.ssh/authorized_keys"
+}
+
+# --- network: netns + veth, link-local /30 ---
+
+ensure_network() {
+  [ -e "/run/netns/$name" ] || ip netns add "$name"
+  if ! ip link show "$host_if" >/dev/null 2>&1; then
+    # Clear a half-made pair from an interrupted start before recreating it.
+    ip -n "$name" link del eth0 2>/dev/null || true
+    ip link add "$host_if" type veth peer name "$name-p"
+    ip link set "$name-p" netns "$name"
+    ip -n "$name" link set "$name-p" name eth0
+  fi
+  ip addr replace "$host_ip/30" dev "$host_if"
+  ip link set "$host_if" up
+  ip -n "$name" addr replace "$vps_ip/30" dev eth0
+  ip -n "$name" link set eth0 up
+  ip -n "$name" link set lo up
+}
+
+remove_network() {
+  ip link del "$host_if" 2>/dev/null || true
+  [ -e "/run/netns/$name" ] && ip netns del "$name" || true
+}
+
+# --- apt proxy: apt-cacher-ng pinned to the host's mirror ---
+
+# Its stock config picks mirrors from its own list (503 here) and maps the security
+# archive to another host first (hangs): a private config pins both to our mirror.
+write_proxy_config() {
+  local dir=$state/apt-cacher-ng
+  mkdir -p "$dir/cache" "$dir/log"
+  cat >"$dir/acng.conf" <<EOF
+# Written by local-vps/vps.sh: the VPS's apt proxy, pinned to the host's mirror.
+CacheDir: $dir/cache
+LogDir: $dir/log
+SupportDir: /usr/lib/apt-cacher-ng
+SocketPath: $dir/socket
+PidFile: $dir/pid
+BindAddress: $host_ip
+Port: $proxy_port
+ForeGround: 1
+Remap-secdeb: security.debian.org security.debian.org/debian-security deb.debian.org/debian-security /debian-security ${security_mirror#http://} ; $security_mirror/
+Remap-debrep: deb.debian.org/debian ftp.debian.org/debian /debian ${mirror#http://} ; $mirror/
+ReportPage: acng-report.html
+ExThreshold: 4
+EOF
+}
+
+ensure_proxy() {
+  running_pid apt-cacher-ng >/dev/null && return 0
+  write_proxy_config
+  spawn apt-cacher-ng apt-cacher-ng -c "$state/apt-cacher-ng"
+  wait_for 10 curl -fsS -o /dev/null "http://$host_ip:$proxy_port/acng-report.html" ||
+    die "apt-cacher-ng did not answer; see $logs/apt-cacher-ng.log"
+}
+
+# --- DNS for the CA: pebble-challtestsrv answers the site's names with the VPS ---
+
+ensure_dns() {
+  if ! running_pid challtestsrv >/dev/null; then
+    # No default answers: only the names set below resolve; the challenge servers stay off.
+    spawn challtestsrv pebble-challtestsrv -defaultIPv4 '' -defaultIPv6 '' \
+      -dns01 "$host_ip:$dns_port" -management "$host_ip:$dns_mgmt_port" \
+      -http01 '' -https01 '' -tlsalpn01 ''
+  fi
+  wait_for 10 curl -fsS -o /dev/null -X POST -d '{"host":"probe.invalid","addresses":["127.0.0.1"]}' \
+    "http://$host_ip:$dns_mgmt_port/add-a" || die "challtestsrv did not answer; see $logs/challtestsrv.log"
+  local n
+  for n in "${site_names[@]}"; do
+    curl -fsS -o /dev/null -X POST -d "{\"host\":\"$n\",\"addresses\":[\"$vps_ip\"]}" \
+      "http://$host_ip:$dns_mgmt_port/add-a"
+  done
+}
+
+# --- ACME CA: pebble on the host side, like the real CA outside the VPS ---
+
+# A self-signed cert for pebble's API; CA:TRUE so clients can use it as their CA file.
+ensure_pebble_cert() {
+  local dir=$state/pebble
+  [ -s "$dir/api-ca.pem" ] && return 0
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+    -subj "/CN=tdc-vps pebble API" \
+    -addext "subjectAltName=IP:$host_ip" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,digitalSignature,keyCertSign" \
+    -addext "extendedKeyUsage=serverAuth" \
+    -keyout "$dir/api-key.pem" -out "$dir/api-ca.pem" 2>/dev/null
+  chmod 0600 "$dir/api-key.pem"
+}
+
+write_pebble_config() {
+  local dir=$state/pebble
+  cat >"$dir/config.json" <<EOF
+{
+  "pebble": {
+    "listenAddress": "$host_ip:$acme_port",
+    "managementListenAddress": "$host_ip:$acme_mgmt_port",
+    "certificate": "$dir/api-ca.pem",
+    "privateKey": "$dir/api-key.pem",
+    "httpPort": 80,
+    "tlsPort": 443,
+    "ocspResponderURL": "",
+    "externalAccountBindingRequired": false
+  }
+}
+EOF
+}
+
+ensure_pebble() {
+  local dir=$state/pebble
+  ensure_pebble_cert
+  if ! running_pid pebble >/dev/null; then
+    write_pebble_config
+    # No sleep before validations; no deliberately rejected nonces (certbot would fail).
+    spawn pebble env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
+      pebble -config "$dir/config.json" -dnsserver "$host_ip:$dns_port"
+  fi
+  wait_for 15 curl -fsS -o /dev/null --cacert "$dir/api-ca.pem" "https://$host_ip:$acme_port/dir" ||
+    die "pebble did not answer; see $logs/pebble.log"
+  save_pebble_roots
+}
+
+# Fingerprints of every certificate in a PEM file, one a line.
+pem_fingerprints() {
+  local file=$1 tmp f
+  [ -s "$file" ] || return 0
+  tmp=$(mktemp -d)
+  awk -v d="$tmp" '/-BEGIN CERTIFICATE-/ { n++ } n { print > (d "/" n ".pem") }' "$file"
+  for f in "$tmp"/*.pem; do
+    [ -e "$f" ] && openssl x509 -noout -fingerprint -sha256 -in "$f"
+  done
+  rm -rf "$tmp"
+}
+
+# Append pebble's current root (and intermediate) to files that only grow: pebble makes a
+# new CA at every start, and certificates from an earlier run must still verify.
+save_pebble_roots() {
+  local dir=$state/pebble kind file pem fp
+  for kind in roots intermediates; do
+    file=$dir/$kind.pem
+    touch "$file"
+    pem=$(curl -fsS --cacert "$dir/api-ca.pem" "https://$host_ip:$acme_mgmt_port/$kind/0" | openssl x509)
+    fp=$(openssl x509 -noout -fingerprint -sha256 <<<"$pem")
+    pem_fingerprints "$file" | grep -qxF "$fp" || echo "$pem" >>"$file"
+  done
+}
+
+# --- the VPS itself ---
+
+vps_ssh() {
+  ssh -i "$key" "${ssh_opts[@]}" "root@$vps_ip" "$@"
+}
+
+ensure_vps() {
+  if ! running_pid boot-loop >/dev/null; then
+    rm -f "$state/stopping"
+    spawn boot-loop "$here/boot-loop" "$rootfs" "$name" "$name" "$state"
+  fi
+  wait_for 60 vps_ssh -o ConnectTimeout=2 true || die "SSH to $vps_ip did not answer; see $logs/boot-loop.log"
+  local s
+  s=$(vps_ssh timeout 60 systemctl is-system-running --wait 2>/dev/null) || true
+  case $s in
+    running | degraded) log "VPS up ($s)" ;;
+    *) die "VPS state '$s'; see $logs/boot-loop.log" ;;
+  esac
+}
+
+# Ask the VPS to power off, give it time, then end the loop and nspawn by pid.
+stop_vps() {
+  local i
+  running_pid boot-loop >/dev/null || { rm -f "$pids/boot-loop" "$pids/nspawn"; return 0; }
+  touch "$state/stopping"
+  vps_ssh -o ConnectTimeout=2 systemctl poweroff >/dev/null 2>&1 || true
+  for ((i = 0; i < 150; i++)); do
+    running_pid boot-loop >/dev/null || break
+    sleep 0.1
+  done
+  terminate boot-loop 15
+  terminate nspawn 5
+}
+
+# --- subcommands ---
+
+cmd_start() {
+  local t0=$SECONDS
+  [ "$(id -u)" -eq 0 ] || die "run as root"
+  ensure_host_packages
+  resolve_mirrors
+  mkdir -p "$state"
+  ensure_ssh_key
+  ensure_rootfs
+  install_ssh_key
+  ensure_network
+  ensure_proxy
+  ensure_dns
+  ensure_pebble
+  ensure_vps
+  log "started in $((SECONDS - t0)) s"
+  cmd_info
+}
+
+cmd_stop() {
+  [ "$(id -u)" -eq 0 ] || die "run as root"
+  if [ -d "$state" ]; then
+    stop_vps
+    terminate pebble
+    terminate challtestsrv
+    terminate apt-cacher-ng
+  fi
+  remove_network
+  rm -rf "/run/systemd/nspawn/propagate/$name"
+  # Nothing may stay mounted below the state dir before it is deleted.
+  if findmnt -rn -o TARGET | grep -q "^$state/"; then
+    die "something is still mounted under $state; not deleting it"
+  fi
+  rm -rf --one-file-system "$state"
+  log "stopped"
+}
+
+cmd_ssh() {
+  [ -s "$key" ] || die "no VPS: run start first"
+  if [ $# -eq 0 ]; then
+    # An interactive shell needs a terminal; BatchMode only stops password prompts.
+    exec ssh -t -i "$key" "${ssh_opts[@]}" "root@$vps_ip"
+  fi
+  exec ssh -i "$key" "${ssh_opts[@]}" "root@$vps_ip" "$@"
+}
+
+cmd_info() {
+  echo "VPS_ADDRESS=$vps_ip"
+  echo "VPS_CA_BUNDLE=$state/pebble/roots.pem"
+  echo "VPS_SSH=ssh -i $key ${ssh_opts[*]} root@$vps_ip"
+}
+
+cmd_status() {
+  local what pid rc=0
+  for what in boot-loop nspawn apt-cacher-ng pebble challtestsrv; do
+    if pid=$(running_pid "$what"); then
+      printf '%-14s running  pid %s\n' "$what" "$pid"
+    else
+      printf '%-14s stopped\n' "$what"
+      rc=3
+    fi
+  done
+  if [ -s "$key" ] && vps_ssh -o ConnectTimeout=2 true 2>/dev/null; then
+    printf '%-14s %s\n' ssh "$(vps_ssh systemctl is-system-running 2>/dev/null || true)"
+  else
+    printf '%-14s unreachable\n' ssh
+    rc=3
+  fi
+  return $rc
+}
+
+main() {
+  local cmd=${1:-}
+  [ $# -gt 0 ] && shift
+  case $cmd in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    ssh) cmd_ssh "$@" ;;
+    info) cmd_info ;;
+    status) cmd_status ;;
+    *)
+      echo "usage: $0 start|stop|ssh [CMD...]|info|status" >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"
