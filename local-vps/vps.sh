@@ -27,6 +27,8 @@ dns_mgmt_port=8055       # pebble-challtestsrv management API
 site_names=(thedreamerscave.club www.thedreamerscave.club)
 
 suite=bookworm
+# Bump rootfs_rev when build_rootfs_tarball changes what goes into the tarball.
+rootfs_rev=2
 rootfs_packages=systemd,systemd-sysv,dbus,openssh-server,python3,python3-apt,sudo,iproute2,ca-certificates,curl,gnupg,procps,less,netbase
 host_packages=(debootstrap systemd-container apt-cacher-ng pebble zstd iproute2 openssh-client curl openssl)
 
@@ -120,10 +122,11 @@ resolve_mirrors() {
 
 # --- the root filesystem ---
 
-# The cache key: what debootstrap is asked for. A change of packages, suite or mirror rebuilds.
+# The cache key: what debootstrap is asked for. A change of packages, suite, mirror or
+# build recipe rebuilds.
 rootfs_tarball() {
   local hash
-  hash=$(printf '%s\n' "$suite" "$mirror" "$rootfs_packages" | sha256sum | cut -c1-16)
+  hash=$(printf '%s\n' "$rootfs_rev" "$suite" "$mirror" "$rootfs_packages" | sha256sum | cut -c1-16)
   echo "$cache/rootfs-$suite-$hash.tar.zst"
 }
 
@@ -137,14 +140,17 @@ build_rootfs_tarball() {
     rm -rf --one-file-system "$tmp"
     die "debootstrap failed; see $cache/debootstrap.log"
   fi
-  # Per-VPS identity is made at unpack time, not shared by every VPS from this cache.
-  rm -f "$tmp"/root/etc/ssh/ssh_host_*
+  # Each VPS gets its own machine-id at first boot. The SSH host keys stay in the
+  # tarball (one set per cache build): making an RSA key at every start costs seconds,
+  # and clients of a throwaway VPS do not pin host keys anyway.
   : >"$tmp/root/etc/machine-id"
   chroot "$tmp/root" apt-get clean
   tar --numeric-owner --xattrs --xattrs-include='*' --acls -C "$tmp/root" -cf - . |
     zstd -q -T0 -3 -o "$tmp/rootfs.tar.zst"
   mv "$tmp/rootfs.tar.zst" "$tarball"
   rm -rf --one-file-system "$tmp"
+  # Tarballs of an older recipe are never used again.
+  find "$cache" -maxdepth 1 -name 'rootfs-*.tar.zst' ! -path "$tarball" -delete
   log "cached rootfs at $tarball"
 }
 
@@ -172,7 +178,10 @@ deb $mirror $suite main
 deb $mirror $suite-updates main
 deb $security_mirror $suite-security main
 EOF
+  # No DNS by design: an empty resolver list fails lookups at once instead of timing out.
+  printf '# %s has no DNS on purpose: apt goes through the proxy.\n' "$name" >"$rootfs/etc/resolv.conf"
   echo "Acquire::http::Proxy \"http://$host_ip:$proxy_port\";" >"$rootfs/etc/apt/apt.conf.d/01proxy"
+  # Only fills in host keys that are missing (none, from a current tarball).
   ssh-keygen -q -A -f "$rootfs" >/dev/null
   install_ssh_key
 }
@@ -192,8 +201,9 @@ install_ssh_key() {
 
 ensure_network() {
   [ -e "/run/netns/$name" ] || ip netns add "$name"
-  if ! ip link show "$host_if" >/dev/null 2>&1; then
+  if ! ip link show "$host_if" >/dev/null 2>&1 || ! ip -n "$name" link show eth0 >/dev/null 2>&1; then
     # Clear a half-made pair from an interrupted start before recreating it.
+    ip link del "$host_if" 2>/dev/null || true
     ip -n "$name" link del eth0 2>/dev/null || true
     ip link add "$host_if" type veth peer name "$name-p"
     ip link set "$name-p" netns "$name"
@@ -217,10 +227,10 @@ remove_network() {
 # archive to another host first (hangs): a private config pins both to our mirror.
 write_proxy_config() {
   local dir=$state/apt-cacher-ng
-  mkdir -p "$dir/cache" "$dir/log"
+  mkdir -p "$dir/log" "$cache/apt-cacher-ng"
   cat >"$dir/acng.conf" <<EOF
 # Written by local-vps/vps.sh: the VPS's apt proxy, pinned to the host's mirror.
-CacheDir: $dir/cache
+CacheDir: $cache/apt-cacher-ng
 LogDir: $dir/log
 SupportDir: /usr/lib/apt-cacher-ng
 SocketPath: $dir/socket
