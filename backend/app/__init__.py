@@ -1,0 +1,68 @@
+"""The Flask application factory."""
+
+from flask import Flask
+from flask_cors import CORS
+
+from app.config import BaseConfig, get_config
+
+
+def create_app(config_class: type[BaseConfig] | BaseConfig | None = None) -> Flask:
+    # No static route: nginx serves the site's files, Flask only the API.
+    app = Flask(__name__, static_folder=None)
+
+    # Load configuration (FLASK_ENV picks the class) and refuse unsafe settings.
+    if config_class is None:
+        config_class = get_config()
+    config = config_class() if isinstance(config_class, type) else config_class
+    config.validate()
+    app.config.from_object(config)
+    app.json.sort_keys = False
+
+    # Logging: one JSON line per request, with its request id.
+    from app.utils.request_log import configure_logging, init_request_logging
+
+    configure_logging(app)
+    init_request_logging(app)
+
+    # Trust X-Forwarded-* from exactly one proxy hop, and only from nginx's addresses.
+    from app.utils.proxy import TrustedProxyFix
+
+    app.wsgi_app = TrustedProxyFix(app.wsgi_app, app.config["TRUSTED_PROXIES"])
+
+    # CORS for the club's own front ends only.
+    CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
+         methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+         allow_headers=["Authorization", "Content-Type"], expose_headers=["X-Request-ID"],
+         max_age=600, always_send=False)
+
+    # Writes must carry a JSON object (or nothing).
+    from app.utils.request_body import check_json_body
+
+    app.before_request(check_json_body)
+
+    # Database pool, Redis client and Celery, all connecting lazily.
+    from app.tasks import init_celery
+    from app.utils.db import init_pool
+    from app.utils.redis_client import init_redis
+
+    with app.app_context():
+        init_pool(app)
+    init_redis(app)
+    init_celery(app)
+
+    # Register blueprints
+    from app.routes.api import register_api_routes
+
+    register_api_routes(app)
+
+    # Register error handlers
+    from app.utils.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    # Operator commands (flask --app wsgi db ...)
+    from app.cli import register_cli
+
+    register_cli(app)
+
+    return app

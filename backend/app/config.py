@@ -1,0 +1,160 @@
+"""Configuration classes, chosen by FLASK_ENV and read from the environment.
+
+A `.env` file next to `wsgi.py` (or the file named by TDC_ENV_FILE) is loaded first;
+variables already set in the environment win over it.
+"""
+
+import os
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BACKEND_DIR = Path(__file__).resolve().parent.parent
+
+DEFAULT_CORS_ORIGINS = (
+    "http://localhost:5173",
+    "http://localhost:3000",
+    "https://thedreamerscave.club",
+    "https://www.thedreamerscave.club",
+)
+
+# Values that show a secret was copied from an example instead of generated.
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "placeholder", "example",
+                       "replace-me", "insecure", "dev-secret", "not-a-secret", "xxxx")
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message names it."""
+
+
+def load_env_file() -> None:
+    """Load the .env file into os.environ without overriding what is already set."""
+    path = os.environ.get("TDC_ENV_FILE") or str(BACKEND_DIR / ".env")
+    if os.path.isfile(path):
+        load_dotenv(path, override=False)
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _env_list(name: str, default: tuple[str, ...]) -> list[str]:
+    raw = _env(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+class BaseConfig:
+    """Settings shared by every environment; read when the class is instantiated."""
+
+    ENV_NAME = "base"
+    DEBUG = False
+    TESTING = False
+
+    def __init__(self) -> None:
+        load_env_file()
+        self.SECRET_KEY = _env("SECRET_KEY")
+        self.JWT_SECRET_KEY = _env("JWT_SECRET_KEY")
+        self.JWT_ACCESS_TOKEN_MINUTES = _env_int("JWT_ACCESS_TOKEN_MINUTES", 60)
+
+        self.DB_HOST = _env("DB_HOST", "127.0.0.1")
+        self.DB_PORT = _env_int("DB_PORT", 3306)
+        self.DB_NAME = _env("DB_NAME", "tdc")
+        self.DB_USER = _env("DB_USER", "tdc")
+        self.DB_PASSWORD = _env("DB_PASSWORD", "")
+        self.DB_UNIX_SOCKET = _env("DB_UNIX_SOCKET")
+        self.DB_POOL_SIZE = _env_int("DB_POOL_SIZE", 10)
+        # Seconds a request waits for a pooled connection before answering 503.
+        self.DB_POOL_TIMEOUT = float(_env("DB_POOL_TIMEOUT", "3"))
+        self.DB_CONNECT_TIMEOUT = _env_int("DB_CONNECT_TIMEOUT", 5)
+
+        self.REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+        self.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", self.REDIS_URL)
+        self.CELERY_RESULT_BACKEND = _env("CELERY_RESULT_BACKEND", self.REDIS_URL)
+        self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", self.REDIS_URL)
+
+        self.CORS_ORIGINS = _env_list("CORS_ORIGINS", DEFAULT_CORS_ORIGINS)
+        self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
+        # Peers whose X-Forwarded-* headers are believed: nginx on the unix socket or loopback.
+        self.TRUSTED_PROXIES = _env_list("TRUSTED_PROXIES", ("unix", "127.0.0.1", "::1"))
+        self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+
+        self.SMTP_HOST = _env("SMTP_HOST", "localhost")
+        self.SMTP_PORT = _env_int("SMTP_PORT", 25)
+        self.MAIL_FROM = _env("MAIL_FROM", "The Dreamer's Cave <no-reply@thedreamerscave.club>")
+
+    def validate(self) -> None:
+        """Refuse settings that cannot work; production adds its secret checks."""
+        if self.DB_POOL_SIZE < 1:
+            raise ConfigError("DB_POOL_SIZE must be at least 1")
+
+
+class DevelopmentConfig(BaseConfig):
+    ENV_NAME = "development"
+    DEBUG = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Development may run without generated secrets; production never does.
+        self.SECRET_KEY = self.SECRET_KEY or "development-only-secret-key-not-for-production"
+        self.JWT_SECRET_KEY = self.JWT_SECRET_KEY or "development-only-jwt-key-not-for-production"
+
+
+class TestingConfig(DevelopmentConfig):
+    ENV_NAME = "testing"
+    DEBUG = False
+    TESTING = True
+
+
+class ProductionConfig(BaseConfig):
+    ENV_NAME = "production"
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+            check_secret(name, getattr(self, name), MIN_SECRET_LENGTH)
+        check_secret("DB_PASSWORD", self.DB_PASSWORD, 1)
+        if self.SECRET_KEY == self.JWT_SECRET_KEY:
+            raise ConfigError("JWT_SECRET_KEY must differ from SECRET_KEY")
+
+
+def check_secret(name: str, value: str | None, min_length: int) -> None:
+    """Raise ConfigError naming `name` when the secret is missing, short or a placeholder."""
+    if not value:
+        raise ConfigError(f"{name} is not set: generate one (e.g. `openssl rand -hex 32`)")
+    if len(value) < min_length:
+        raise ConfigError(f"{name} is too short ({len(value)} characters, at least "
+                          f"{min_length} required)")
+    lowered = value.lower()
+    if any(marker in lowered for marker in PLACEHOLDER_MARKERS):
+        raise ConfigError(f"{name} is a placeholder value: set a generated secret")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def get_config() -> type[BaseConfig]:
+    """Return the configuration class named by FLASK_ENV (production when unset)."""
+    load_env_file()
+    name = os.environ.get("FLASK_ENV", "production").strip().lower()
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ConfigError(f"FLASK_ENV must be one of {', '.join(CONFIGS)}, got {name!r}") from None

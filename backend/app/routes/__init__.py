@@ -1,0 +1,1 @@
+"""HTTP routes: the public API and its admin part, all under /api/v1."""

@@ -1,0 +1,1 @@
+"""Business logic: plain functions over the db helpers, returning dicts."""

@@ -1,0 +1,82 @@
+"""The Celery app: `celery -A app.tasks worker` (and `beat`) from backend/.
+
+Redis is broker and result store. Every task runs inside a Flask app context, so tasks
+use the same db helpers and config as the API. The web process binds its own Flask app
+(create_app calls init_celery); a worker creates one on its first task, after the fork,
+so no database connection is shared between processes.
+"""
+
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+TASK_MODULES = ["app.tasks.health"]
+
+
+class FlaskTask(Task):
+    """A task whose body runs inside the Flask app's context."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with flask_app().app_context():
+            return self.run(*args, **kwargs)
+
+
+celery = Celery("tdc", task_cls=FlaskTask, include=TASK_MODULES)
+_bound: dict[str, Flask] = {}
+
+
+def celery_settings(config: Any) -> dict[str, Any]:
+    """Celery settings derived from the Flask config (a mapping or a config object)."""
+    get = config.get if hasattr(config, "get") else lambda key: getattr(config, key)
+    return {
+        "broker_url": get("CELERY_BROKER_URL"),
+        "result_backend": get("CELERY_RESULT_BACKEND"),
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        # A task is acknowledged when it finished: a crash or kill -9 mid-task leaves it
+        # queued for another worker instead of lost.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": 120,
+        "task_time_limit": 180,
+        "task_ignore_result": True,
+        "result_expires": 3600,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {"visibility_timeout": 3600},
+        "worker_hijack_root_logger": False,
+    }
+
+
+def init_celery(app: Flask) -> Celery:
+    """Configure the Celery app from `app` and run tasks in its context."""
+    celery.conf.update(celery_settings(app.config))
+    _bound["app"] = app
+    app.extensions["celery"] = celery
+    return celery
+
+
+def flask_app() -> Flask:
+    """The Flask app tasks run in; a worker process creates it on first use."""
+    if "app" not in _bound:
+        from app import create_app
+
+        create_app()  # calls init_celery, which binds it
+    return _bound["app"]
+
+
+def _configure_worker_from_environment() -> None:
+    # The worker imports this module before any Flask app exists: it needs the broker
+    # settings now, from the same configuration the app reads.
+    from app.config import get_config
+
+    if "app" not in _bound:
+        celery.conf.update(celery_settings(get_config()()))
+
+
+_configure_worker_from_environment()

@@ -1,0 +1,183 @@
+"""MariaDB/MySQL access: the `tdc_pool` connection pool and raw, parameterized SQL helpers.
+
+A request (or task, or CLI command) takes one pooled connection the first time it needs
+one and gives it back at teardown. Every helper runs inside `get_cursor()`, which commits
+when its block succeeds and rolls back when it raises.
+"""
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import mysql.connector
+from flask import Flask, current_app, g
+from mysql.connector import pooling
+from mysql.connector.errors import Error as MySQLError
+
+log = logging.getLogger(__name__)
+
+POOL_NAME = "tdc_pool"
+EXTENSION_KEY = "tdc_db"
+
+Params = Sequence[Any] | dict[str, Any] | None
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached, or no pooled connection freed up in time."""
+
+
+class ConnectionPool:
+    """A lazily created MySQLConnectionPool with a bounded wait for a free connection.
+
+    mysql-connector's pool fails at once when it is empty; the semaphore makes callers
+    wait up to `timeout` seconds instead, then give up (the API answers 503).
+    """
+
+    def __init__(self, settings: dict[str, Any], size: int, timeout: float) -> None:
+        self.settings = settings
+        self.size = size
+        self.timeout = timeout
+        self._pool: pooling.MySQLConnectionPool | None = None
+        self._create_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(size)
+
+    def _get_pool(self) -> pooling.MySQLConnectionPool:
+        # Created on first use so that workers start even while the database is down.
+        if self._pool is None:
+            with self._create_lock:
+                if self._pool is None:
+                    self._pool = pooling.MySQLConnectionPool(
+                        pool_name=POOL_NAME, pool_size=self.size, pool_reset_session=True,
+                        **self.settings)
+        return self._pool
+
+    def acquire(self) -> pooling.PooledMySQLConnection:
+        if not self._slots.acquire(timeout=self.timeout):
+            raise DatabaseUnavailable("all database connections are busy")
+        try:
+            # get_connection pings the pooled connection and reconnects a dead one
+            # (after a database restart), so callers never see a stale connection.
+            return self._get_pool().get_connection()
+        except MySQLError as exc:
+            self._slots.release()
+            raise DatabaseUnavailable(f"database unreachable: {exc.msg or exc}") from exc
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def close(self) -> None:
+        """Close every idle pooled connection (used when an app is discarded)."""
+        if self._pool is not None:
+            self._pool._remove_connections()
+            self._pool = None
+
+    def release(self, cnx: pooling.PooledMySQLConnection) -> None:
+        try:
+            cnx.close()  # back to the pool; resetting a dead session raises
+        except MySQLError as exc:
+            log.warning("pooled connection returned broken: %s", exc)
+        finally:
+            self._slots.release()
+
+
+def connection_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """Translate the app's DB_* settings into mysql-connector arguments."""
+    settings: dict[str, Any] = {
+        "database": config["DB_NAME"],
+        "user": config["DB_USER"],
+        "password": config["DB_PASSWORD"],
+        "charset": "utf8mb4",
+        "collation": "utf8mb4_unicode_ci",
+        "time_zone": "+00:00",
+        "autocommit": False,
+        "connection_timeout": config["DB_CONNECT_TIMEOUT"],
+    }
+    if config.get("DB_UNIX_SOCKET"):
+        settings["unix_socket"] = config["DB_UNIX_SOCKET"]
+    else:
+        settings["host"] = config["DB_HOST"]
+        settings["port"] = config["DB_PORT"]
+    return settings
+
+
+def init_pool(app: Flask) -> None:
+    """Attach the connection pool to the app and return connections after each request."""
+    app.extensions[EXTENSION_KEY] = ConnectionPool(
+        connection_settings(app.config), app.config["DB_POOL_SIZE"], app.config["DB_POOL_TIMEOUT"])
+    app.teardown_appcontext(_release_connection)
+
+
+def _pool() -> ConnectionPool:
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def get_connection() -> pooling.PooledMySQLConnection:
+    """Return this app context's connection, taking one from the pool the first time."""
+    if "db_connection" not in g:
+        g.db_connection = _pool().acquire()
+    return g.db_connection
+
+
+def _release_connection(_exc: BaseException | None = None) -> None:
+    cnx = g.pop("db_connection", None)
+    if cnx is not None:
+        _pool().release(cnx)
+
+
+@contextmanager
+def get_cursor() -> Iterator[Any]:
+    """Yield a dict cursor; commit when the block succeeds, roll back when it raises."""
+    cnx = get_connection()
+    cursor = cnx.cursor(dictionary=True)
+    try:
+        yield cursor
+        cnx.commit()
+    except BaseException:
+        try:
+            cnx.rollback()
+        except MySQLError:
+            log.warning("rollback failed; the connection is gone and will be replaced")
+        raise
+    finally:
+        cursor.close()
+
+
+def fetch_one(query: str, params: Params = None) -> dict[str, Any] | None:
+    """Run a query and return its first row as a dict, or None."""
+    with get_cursor() as cursor:
+        cursor.execute(query, params)
+        row = cursor.fetchone()
+        cursor.fetchall()  # drain the rest so the connection is reusable
+        return row
+
+
+def fetch_all(query: str, params: Params = None) -> list[dict[str, Any]]:
+    """Run a query and return every row as a dict."""
+    with get_cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
+def execute(query: str, params: Params = None) -> int:
+    """Run an INSERT/UPDATE/DELETE and commit.
+
+    Returns the new AUTO_INCREMENT id for an insert that made one, else the number of
+    affected rows.
+    """
+    with get_cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.lastrowid or cursor.rowcount
+
+
+def execute_many(query: str, params_list: Sequence[Params]) -> int:
+    """Run one statement for each parameter set in a single transaction; return rows affected."""
+    with get_cursor() as cursor:
+        cursor.executemany(query, list(params_list))
+        return cursor.rowcount
+
+
+def connect_direct(config: dict[str, Any]) -> mysql.connector.MySQLConnection:
+    """Open an unpooled connection (migrations hold it for a lock and many statements)."""
+    return mysql.connector.connect(**connection_settings(config))

@@ -1,0 +1,73 @@
+"""Error handlers: every error leaves as the JSON envelope, never an HTML page."""
+
+import logging
+
+from flask import Flask, current_app, g
+from mysql.connector.errors import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from app.utils import responses
+from app.utils.db import DatabaseUnavailable
+
+log = logging.getLogger("tdc.errors")
+
+# Messages shown for each status; a view's own description wins outside production.
+GENERIC_MESSAGES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Permission denied",
+    404: "Resource not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DatabaseUnavailable, handle_database_unavailable)
+    # Lost connections mid-query (database restarted or gone) are an outage, not a bug.
+    app.register_error_handler(InterfaceError, handle_database_unavailable)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(Exception, handle_exception)
+
+
+def _message(exc: HTTPException) -> str:
+    generic = GENERIC_MESSAGES.get(exc.code or 500, exc.name)
+    # Werkzeug's default descriptions are long HTML-era sentences: prefer the short name,
+    # but keep a description that a view set on purpose (abort(400, "...")).
+    default = type(exc).description
+    if exc.description and exc.description != default and (exc.code or 500) < 500:
+        return exc.description
+    return generic
+
+
+def handle_http_exception(exc: HTTPException):
+    status = exc.code or 500
+    headers = {}
+    if status == 405 and exc.valid_methods:
+        headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        headers["Retry-After"] = str(retry_after)
+    errors = getattr(exc, "errors", None)
+    return responses.error(_message(exc), status, errors, headers=headers or None)
+
+
+def handle_database_unavailable(exc: Exception):
+    log.warning("database unavailable: %s", exc)
+    return responses.service_unavailable("Service temporarily unavailable", retry_after=1)
+
+
+def handle_exception(exc: Exception):
+    # Anything unexpected: the traceback goes to the log with the request id, never to
+    # the client.
+    log.exception("unhandled exception", extra={"fields": {"request_id": g.get("request_id")}})
+    if current_app.debug:
+        return responses.server_error(f"{type(exc).__name__}: {exc}")
+    return responses.server_error()

@@ -1,0 +1,112 @@
+"""Configuration: the class per FLASK_ENV, and production's refusal of weak secrets."""
+
+import pytest
+
+from app import create_app
+from app.config import (
+    ConfigError,
+    DevelopmentConfig,
+    ProductionConfig,
+    get_config,
+)
+from app.config import TestingConfig as AppTestingConfig
+
+GOOD_SECRET = "9f2c1e7a4b8d0f3e6a5c2b1d8e7f4a3c"  # 32 characters, random-looking
+GOOD_JWT = "1d4e7a0b3c6f9e2d5a8b1c4f7e0d3a6b9c"
+
+
+@pytest.fixture
+def production_env(monkeypatch):
+    monkeypatch.setenv("TDC_ENV_FILE", "/nonexistent")
+    monkeypatch.setenv("SECRET_KEY", GOOD_SECRET)
+    monkeypatch.setenv("JWT_SECRET_KEY", GOOD_JWT)
+    monkeypatch.setenv("DB_PASSWORD", "a-generated-database-password")
+    return monkeypatch
+
+
+@pytest.mark.parametrize(("name", "cls"), [("development", DevelopmentConfig),
+                                           ("production", ProductionConfig),
+                                           ("testing", AppTestingConfig),
+                                           (" Production ", ProductionConfig)])
+def test_flask_env_picks_the_class(monkeypatch, name, cls):
+    monkeypatch.setenv("FLASK_ENV", name)
+    assert get_config() is cls
+
+
+def test_production_is_the_default(monkeypatch):
+    monkeypatch.delenv("FLASK_ENV", raising=False)
+    assert get_config() is ProductionConfig
+
+
+def test_unknown_flask_env_is_refused(monkeypatch):
+    monkeypatch.setenv("FLASK_ENV", "staging")
+    with pytest.raises(ConfigError, match="FLASK_ENV"):
+        get_config()
+
+
+def test_production_accepts_strong_secrets(production_env):
+    ProductionConfig().validate()
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("SECRET_KEY", "", "SECRET_KEY is not set"),
+    ("JWT_SECRET_KEY", "", "JWT_SECRET_KEY is not set"),
+    ("SECRET_KEY", "short-but-random-7d2", "SECRET_KEY is too short"),
+    ("JWT_SECRET_KEY", "x" * 31, "JWT_SECRET_KEY is too short"),
+    ("SECRET_KEY", "change-me-change-me-change-me-change-me", "SECRET_KEY is a placeholder"),
+    ("JWT_SECRET_KEY", "PLACEHOLDER-jwt-secret-for-the-example-file",
+     "JWT_SECRET_KEY is a placeholder"),
+    ("DB_PASSWORD", "", "DB_PASSWORD is not set"),
+    ("DB_PASSWORD", "changeme", "DB_PASSWORD is a placeholder"),
+])
+def test_production_refuses_weak_secrets(production_env, name, value, message):
+    production_env.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        ProductionConfig().validate()
+
+
+def test_production_refuses_the_same_key_twice(production_env):
+    production_env.setenv("JWT_SECRET_KEY", GOOD_SECRET)
+    with pytest.raises(ConfigError, match="JWT_SECRET_KEY must differ"):
+        ProductionConfig().validate()
+
+
+def test_the_factory_refuses_to_start_with_a_weak_secret(production_env):
+    production_env.setenv("SECRET_KEY", "tooshort")
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app(ProductionConfig)
+
+
+def test_development_runs_without_secrets(monkeypatch):
+    monkeypatch.setenv("TDC_ENV_FILE", "/nonexistent")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    config = DevelopmentConfig()
+    config.validate()
+    assert config.SECRET_KEY
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("DB_POOL_SIZE", "7")
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("DB_UNIX_SOCKET", "/run/mysqld/mysqld.sock")
+    config = AppTestingConfig()
+    assert config.DB_POOL_SIZE == 7
+    assert config.CORS_ORIGINS == ["https://a.example", "https://b.example"]
+    assert config.DB_UNIX_SOCKET == "/run/mysqld/mysqld.sock"
+
+
+def test_env_file_fills_only_what_is_unset(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DB_NAME=from_file\nDB_USER=from_file\n")
+    monkeypatch.setenv("TDC_ENV_FILE", str(env_file))
+    monkeypatch.delenv("DB_NAME", raising=False)
+    monkeypatch.setenv("DB_USER", "from_environment")
+    config = AppTestingConfig()
+    assert config.DB_NAME == "from_file"
+    assert config.DB_USER == "from_environment"
+
+
+def test_a_non_numeric_setting_is_named(monkeypatch):
+    monkeypatch.setenv("DB_PORT", "three-three-o-six")
+    with pytest.raises(ConfigError, match="DB_PORT must be an integer"):
+        AppTestingConfig()

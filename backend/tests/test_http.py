@@ -1,0 +1,102 @@
+"""CORS, the trusted proxy hop and request ids."""
+
+import json
+import logging
+
+import pytest
+
+from app.utils.request_log import JsonFormatter
+
+ALLOWED = "https://thedreamerscave.club"
+PREFLIGHT = {"Access-Control-Request-Method": "POST",
+             "Access-Control-Request-Headers": "Authorization, Content-Type"}
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:5173", "http://localhost:3000",
+                                    "https://thedreamerscave.club",
+                                    "https://www.thedreamerscave.club"])
+def test_preflight_from_a_listed_origin_is_allowed(client, origin):
+    response = client.options("/api/v1/health", headers={"Origin": origin, **PREFLIGHT})
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+    methods = {m.strip() for m in response.headers["Access-Control-Allow-Methods"].split(",")}
+    assert methods == {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+    allowed = response.headers["Access-Control-Allow-Headers"].split(",")
+    headers = {h.strip().lower() for h in allowed}
+    assert headers == {"authorization", "content-type"}
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "https://thedreamerscave.club.evil.example",
+                                    "http://thedreamerscave.club"])
+def test_unlisted_origin_gets_no_cors_headers(client, origin):
+    preflight = client.options("/api/v1/health", headers={"Origin": origin, **PREFLIGHT})
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    simple = client.get("/api/v1/health", headers={"Origin": origin})
+    assert "Access-Control-Allow-Origin" not in simple.headers
+
+
+def test_simple_request_from_listed_origin(client):
+    response = client.get("/api/v1/health", headers={"Origin": ALLOWED})
+    assert response.headers["Access-Control-Allow-Origin"] == ALLOWED
+
+
+def test_forwarded_for_is_believed_only_from_the_proxy(client):
+    forged = "6.6.6.6, 203.0.113.9"
+    # nginx on loopback: the last hop it appended is the client.
+    assert _logged_addr(client, "127.0.0.1", forged) == "203.0.113.9"
+    # So does nginx on the unix socket (no peer address at all).
+    assert _logged_addr(client, "", forged) == "203.0.113.9"
+    # A client reaching the app directly cannot choose its address.
+    assert _logged_addr(client, "198.51.100.7", forged) == "198.51.100.7"
+
+
+class _Grab(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def _requests_logged(client, path, headers, **kwargs):
+    """Make a request and return the request-log records it wrote."""
+    logger = logging.getLogger("tdc.request")
+    grab, level = _Grab(), logger.level
+    logger.addHandler(grab)
+    logger.setLevel(logging.INFO)
+    try:
+        client.get(path, headers=headers, **kwargs)
+    finally:
+        logger.removeHandler(grab)
+        logger.setLevel(level)
+    return grab.records
+
+
+def _logged_addr(client, peer, forwarded):
+    """The client address the app saw (its request log records it)."""
+    [record] = _requests_logged(client, "/api/v1/health", {"X-Forwarded-For": forwarded},
+                                environ_base={"REMOTE_ADDR": peer})
+    return record.fields["remote_addr"]
+
+
+def test_request_id_is_echoed_or_generated(client):
+    given = client.get("/api/v1/health", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["X-Request-ID"] == "abc-123"
+    made = client.get("/api/v1/health")
+    assert len(made.headers["X-Request-ID"]) == 32
+    for hostile in ('"><script>', "a b", "x" * 129, "ids;drop"):
+        answered = client.get("/api/v1/health", headers={"X-Request-ID": hostile})
+        assert answered.headers["X-Request-ID"] != hostile
+        assert len(answered.headers["X-Request-ID"]) == 32
+
+
+def test_each_request_logs_one_json_line(client):
+    [record] = _requests_logged(client, "/api/v1/health", {"X-Request-ID": "log-me-1"})
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "request"
+    assert entry["method"] == "GET"
+    assert entry["path"] == "/api/v1/health"
+    assert entry["status"] == 200
+    assert entry["request_id"] == "log-me-1"
+    assert entry["duration_ms"] >= 0

@@ -1,0 +1,27 @@
+"""Celery on a real worker: tasks run, in the Flask app context, with the settings asked."""
+
+from app.tasks import celery
+from app.tasks.health import ping
+
+
+def test_ping_runs_on_the_worker(celery_worker):
+    assert ping.delay().get(timeout=10) == "pong"
+
+
+def test_reliability_settings(app):
+    conf = app.extensions["celery"].conf
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.task_time_limit > conf.task_soft_time_limit > 0
+    assert conf.broker_url == app.config["REDIS_URL"]
+
+
+def test_tasks_run_inside_the_app_context(app):
+    from flask import current_app
+
+    @celery.task(name="tests.app_name")
+    def app_name() -> str:
+        return current_app.name
+
+    # Run the task body as the worker would (through the task class's __call__).
+    assert app_name() == app.name
