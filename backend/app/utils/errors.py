@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.utils import responses
 from app.utils.db import DatabaseUnavailable
+from app.utils.validation import ValidationFailed
 
 log = logging.getLogger("tdc.errors")
 
@@ -30,6 +31,7 @@ GENERIC_MESSAGES = {
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(ValidationFailed, handle_validation_failed)
     app.register_error_handler(DatabaseUnavailable, handle_database_unavailable)
     # Lost connections mid-query (database restarted or gone) are an outage, not a bug.
     app.register_error_handler(InterfaceError, handle_database_unavailable)
@@ -57,6 +59,10 @@ def handle_http_exception(exc: HTTPException):
         headers["Retry-After"] = str(retry_after)
     errors = getattr(exc, "errors", None)
     return responses.error(_message(exc), status, errors, headers=headers or None)
+
+
+def handle_validation_failed(exc: ValidationFailed):
+    return responses.error(exc.message, exc.status, exc.errors)
 
 
 def handle_database_unavailable(exc: Exception):

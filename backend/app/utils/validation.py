@@ -1,0 +1,55 @@
+"""Input validation: pydantic models in, `{"field": ["message"]}` out.
+
+Models derive from `Input`: unknown fields are refused and types are strict (JSON's
+types, no coercion of "5" to 5 or "true" to True), so a client learns of every mistake
+instead of having it silently fixed.
+"""
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+# Plainer words for the pydantic error types clients meet most.
+MESSAGES = {
+    "extra_forbidden": "Unknown field",
+    "missing": "This field is required",
+}
+
+
+class Input(BaseModel):
+    """Base of every request model."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ValidationFailed(Exception):
+    """Input was refused; `errors` maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]], status: int = 422,
+                 message: str = "Validation failed") -> None:
+        super().__init__(message)
+        self.errors = errors
+        self.status = status
+        self.message = message
+
+
+def field_errors(exc: ValidationError) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "body"
+        message = MESSAGES.get(error["type"], error["msg"])
+        # pydantic prefixes custom validator messages with "Value error, ".
+        message = message.removeprefix("Value error, ")
+        errors.setdefault(field, []).append(message)
+    return errors
+
+
+def validate(model: type[M], data: Any, status: int = 422) -> M:
+    """Return `data` parsed as `model`, or raise ValidationFailed with field errors."""
+    try:
+        return model.model_validate_json(json.dumps(data))
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc), status=status) from None
