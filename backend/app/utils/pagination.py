@@ -10,12 +10,13 @@ MAX_PER_PAGE = 100
 
 def page_args(default_per_page: int = DEFAULT_PER_PAGE,
               max_per_page: int = MAX_PER_PAGE) -> tuple[int, int]:
-    """Return (page, per_page) from the query string; 400 naming the bad parameter."""
+    """Return (page, per_page) from the query string; 400 naming the bad parameter.
+
+    per_page above the cap is lowered to it (meta.pagination shows the value used).
+    """
     errors: dict[str, list[str]] = {}
     page = _positive_int("page", 1, errors)
-    per_page = _positive_int("per_page", default_per_page, errors)
-    if per_page > max_per_page:
-        errors["per_page"] = [f"must be at most {max_per_page}"]
+    per_page = min(_positive_int("per_page", default_per_page, errors), max_per_page)
     if errors:
         raise ValidationFailed(errors, status=400, message="Invalid pagination")
     return page, per_page
