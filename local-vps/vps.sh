@@ -58,7 +58,8 @@ running_pid() {
 spawn() {
   local name=$1; shift
   mkdir -p "$pids" "$logs"
-  setsid "$@" </dev/null >>"$logs/$name.log" 2>&1 &
+  # 9>&-: a daemon must not hold the start/stop lock.
+  setsid "$@" </dev/null >>"$logs/$name.log" 2>&1 9>&- &
   echo $! >"$pids/$name"
 }
 
@@ -353,6 +354,8 @@ vps_ssh() {
 
 ensure_vps() {
   if ! running_pid boot-loop >/dev/null; then
+    # An nspawn whose loop died would clash with a second boot of the same rootfs.
+    terminate nspawn 15
     rm -f "$state/stopping"
     spawn boot-loop "$here/boot-loop" "$rootfs" "$name" "$name" "$state"
   fi
@@ -368,15 +371,16 @@ ensure_vps() {
 # Ask the VPS to power off, give it time, then end the loop and nspawn by pid.
 stop_vps() {
   local i
-  running_pid boot-loop >/dev/null || { rm -f "$pids/boot-loop" "$pids/nspawn"; return 0; }
+  running_pid boot-loop >/dev/null || running_pid nspawn >/dev/null || return 0
   touch "$state/stopping"
   vps_ssh -o ConnectTimeout=2 systemctl poweroff >/dev/null 2>&1 || true
   for ((i = 0; i < 150; i++)); do
-    running_pid boot-loop >/dev/null || break
+    running_pid boot-loop >/dev/null || running_pid nspawn >/dev/null || break
     sleep 0.1
   done
+  # Only when poweroff did not work: TERM makes nspawn shut the VPS down in order.
   terminate boot-loop 15
-  terminate nspawn 5
+  terminate nspawn 15
 }
 
 # --- subcommands ---
@@ -432,31 +436,38 @@ cmd_info() {
   echo "VPS_SSH=ssh -i $key ${ssh_opts[*]} root@$vps_ip"
 }
 
+# Exit 0 when everything runs, 3 (as `systemctl status` does) when anything does not.
 cmd_status() {
-  local what pid rc=0
-  for what in boot-loop nspawn apt-cacher-ng pebble challtestsrv; do
+  local row what pid rc=0 sys
+  for row in "vps boot-loop" "vps nspawn" "proxy apt-cacher-ng" "acme pebble" "dns challtestsrv"; do
+    what=${row#* }
     if pid=$(running_pid "$what"); then
-      printf '%-14s running  pid %s\n' "$what" "$pid"
+      printf '%-6s %-14s running  pid %s\n' "${row%% *}" "$what" "$pid"
     else
-      printf '%-14s stopped\n' "$what"
+      printf '%-6s %-14s stopped\n' "${row%% *}" "$what"
       rc=3
     fi
   done
-  if [ -s "$key" ] && vps_ssh -o ConnectTimeout=2 true 2>/dev/null; then
-    printf '%-14s %s\n' ssh "$(vps_ssh systemctl is-system-running 2>/dev/null || true)"
-  else
-    printf '%-14s unreachable\n' ssh
-    rc=3
-  fi
+  sys=unreachable
+  [ -s "$key" ] && sys=$(vps_ssh -o ConnectTimeout=2 systemctl is-system-running 2>/dev/null) || true
+  printf '%-6s %-14s %s\n' vps ssh "${sys:-unreachable}"
+  case $sys in running | degraded) ;; *) rc=3 ;; esac
   return $rc
+}
+
+# start and stop change shared host state (netns, ports): one at a time.
+with_lock() {
+  exec 9>"/run/lock/$name.lock"
+  flock 9
+  "$@"
 }
 
 main() {
   local cmd=${1:-}
   [ $# -gt 0 ] && shift
   case $cmd in
-    start) cmd_start ;;
-    stop) cmd_stop ;;
+    start) with_lock cmd_start ;;
+    stop) with_lock cmd_stop ;;
     ssh) cmd_ssh "$@" ;;
     info) cmd_info ;;
     status) cmd_status ;;
