@@ -50,6 +50,13 @@ def create_app(config_class: type[BaseConfig] | BaseConfig | None = None) -> Fla
     init_redis(app)
     init_celery(app)
 
+    # Bearer-token users (Flask-Login) and per-client rate limits in Redis.
+    from app.utils.auth import init_auth
+    from app.utils.rate_limit import init_rate_limit
+
+    init_auth(app)
+    init_rate_limit(app)
+
     # Register blueprints
     from app.routes.api import register_api_routes
 
@@ -62,7 +69,9 @@ def create_app(config_class: type[BaseConfig] | BaseConfig | None = None) -> Fla
 
     # Operator commands (flask --app wsgi db ...)
     from app.cli import register_cli
+    from app.cli_users import register_users_cli
 
     register_cli(app)
+    register_users_cli(app)
 
     return app

@@ -5,11 +5,14 @@ dir; nothing relies on a system service. The app connects as an unprivileged use
 TCP, like production's app user.
 """
 
+import itertools
 import os
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 
 import mysql.connector
 import pytest
+from aiosmtpd.controller import Controller
 from celery.contrib.testing.worker import start_worker
 from pytest_mysql import factories as mysql_factories
 from pytest_redis import factories as redis_factories
@@ -52,8 +55,46 @@ def mariadb(mysql_proc):
     return mysql_proc
 
 
+class MailSink:
+    """A real SMTP server on loopback that keeps what it receives; can be stopped and
+    started again on the same port to simulate an outage."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, object]] = []
+        self.port = _free_port()
+        self._controller: Controller | None = None
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append({"to": envelope.rcpt_tos,
+                              "body": envelope.content.decode("utf-8", "replace")})
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        # A stopped aiosmtpd Controller cannot start again: make a new one.
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
-def service_env(mariadb, redis_proc) -> Iterator[dict[str, str]]:
+def smtp_sink() -> Iterator[MailSink]:
+    """The SMTP server the welcome email goes to."""
+    sink = MailSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def service_env(mariadb, redis_proc, smtp_sink) -> Iterator[dict[str, str]]:
     """Environment variables pointing the app at the throwaway servers."""
     env = {
         "FLASK_ENV": "testing",
@@ -66,6 +107,8 @@ def service_env(mariadb, redis_proc) -> Iterator[dict[str, str]]:
         "DB_POOL_TIMEOUT": "1",
         "REDIS_URL": f"redis://127.0.0.1:{redis_proc.port}/0",
         "LOG_LEVEL": "WARNING",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_sink.port),
     }
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
@@ -85,6 +128,53 @@ def app(service_env):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request):
+    """Each test of the app starts with empty rate-limit counters (they live in Redis)."""
+    if "app" not in request.fixturenames:
+        return
+    from app.utils.rate_limit import limiter
+
+    with request.getfixturevalue("app").app_context():
+        limiter.reset()
+
+
+_user_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(app, clean_tables) -> Callable[..., dict[str, object]]:
+    """Create a member directly in the database: make_user(role="staff", **fields)."""
+    from app.services import users
+
+    def make(role: str = "user", password: str = "correct horse battery", **fields):  # noqa: S107
+        number = next(_user_numbers)
+        email = fields.get("email", f"member{number}@example.com")
+        username = fields.get("username", f"member{number}")
+        with app.app_context():
+            user = users.create_user(email, username, password, role=role)
+            if fields.get("is_active") is False:
+                users.update_user(user.id, None, False)
+        return {"id": user.id, "email": email, "username": username, "password": password,
+                "role": role}
+
+    return make
+
+
+@pytest.fixture
+def auth_headers(app, make_user) -> Callable[..., dict[str, str]]:
+    """auth_headers(role="user") -> headers with a valid bearer token for a new member."""
+    from app.services.tokens import issue_token
+
+    def headers(role: str = "user") -> dict[str, str]:
+        user = make_user(role=role)
+        with app.app_context():
+            token, _ = issue_token(user["id"])
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
 
 
 @pytest.fixture

@@ -11,7 +11,12 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
-TASK_MODULES = ["app.tasks.health"]
+TASK_MODULES = ["app.tasks.health", "app.tasks.email", "app.tasks.maintenance"]
+
+# Periodic tasks run by beat.
+BEAT_SCHEDULE = {
+    "purge-expired": {"task": "tdc.purge_expired", "schedule": 15 * 60},
+}
 
 
 class FlaskTask(Task):
@@ -50,6 +55,7 @@ def celery_settings(config: Any) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {"visibility_timeout": 3600},
         "worker_hijack_root_logger": False,
+        "beat_schedule": BEAT_SCHEDULE,
     }
 
 

@@ -4,6 +4,8 @@ import logging
 
 from flask import Flask, current_app, g
 from mysql.connector.errors import InterfaceError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from app.utils import responses
@@ -36,6 +38,9 @@ def register_error_handlers(app: Flask) -> None:
     # Lost connections mid-query (database restarted or gone) are an outage, not a bug.
     app.register_error_handler(InterfaceError, handle_database_unavailable)
     app.register_error_handler(OperationalError, handle_database_unavailable)
+    # Token revocation is checked in Redis: without it, fail closed with 503.
+    app.register_error_handler(RedisConnectionError, handle_database_unavailable)
+    app.register_error_handler(RedisTimeoutError, handle_database_unavailable)
     app.register_error_handler(Exception, handle_exception)
 
 
@@ -54,6 +59,8 @@ def handle_http_exception(exc: HTTPException):
     headers = {}
     if status == 405 and exc.valid_methods:
         headers["Allow"] = ", ".join(sorted(exc.valid_methods))
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
     retry_after = getattr(exc, "retry_after", None)
     if retry_after:
         headers["Retry-After"] = str(retry_after)
@@ -66,7 +73,7 @@ def handle_validation_failed(exc: ValidationFailed):
 
 
 def handle_database_unavailable(exc: Exception):
-    log.warning("database unavailable: %s", exc)
+    log.warning("dependency unavailable: %s", exc)
     return responses.service_unavailable("Service temporarily unavailable", retry_after=1)
 
 

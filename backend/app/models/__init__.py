@@ -1,0 +1,1 @@
+"""Plain data classes for rows and the request models that validate input."""

@@ -1,0 +1,72 @@
+"""Access tokens: HS256 JWTs with required claims, revocable by their `jti`."""
+
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from flask import current_app
+
+from app.utils.db import execute, fetch_all
+from app.utils.redis_client import get_redis
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ["exp", "iat", "nbf", "jti", "sub"]
+REVOKED_KEY = "tdc:revoked:{jti}"
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged, expired, not yet valid or revoked."""
+
+
+def issue_token(user_id: int) -> tuple[str, int]:
+    """Return a new access token for `user_id` and its lifetime in seconds."""
+    lifetime = current_app.config["JWT_ACCESS_TOKEN_MINUTES"] * 60
+    now = int(time.time())
+    claims = {"sub": str(user_id), "iat": now, "nbf": now, "exp": now + lifetime,
+              "jti": uuid.uuid4().hex}
+    token = jwt.encode(claims, current_app.config["JWT_SECRET_KEY"], algorithm=ALGORITHM)
+    return token, lifetime
+
+
+def decode_token(token: str) -> dict[str, Any]:
+    """Verify `token` and return its claims; raise InvalidToken for any defect."""
+    try:
+        # The algorithm is pinned: a token saying "none" or RS256 is refused outright.
+        claims = jwt.decode(token, current_app.config["JWT_SECRET_KEY"], algorithms=[ALGORITHM],
+                            options={"require": REQUIRED_CLAIMS})
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from None
+    if not str(claims["sub"]).isdigit() or not isinstance(claims["jti"], str):
+        raise InvalidToken("malformed subject or token id")
+    if is_revoked(claims["jti"]):
+        raise InvalidToken("token has been revoked")
+    return claims
+
+
+def is_revoked(jti: str) -> bool:
+    return bool(get_redis().exists(REVOKED_KEY.format(jti=jti)))
+
+
+def revoke(claims: dict[str, Any]) -> None:
+    """Refuse this token from now until it would have expired anyway."""
+    remaining = max(1, int(claims["exp"] - time.time()))
+    get_redis().set(REVOKED_KEY.format(jti=claims["jti"]), "1", ex=remaining)
+    execute(
+        "INSERT IGNORE INTO revoked_tokens (jti, user_id, expires_at) VALUES (%s, %s, %s)",
+        (claims["jti"], int(claims["sub"]),
+         datetime.fromtimestamp(claims["exp"], UTC).replace(tzinfo=None)))
+
+
+def purge_and_restore_revocations() -> dict[str, int]:
+    """Delete expired revocations; put live ones back into Redis (after a Redis loss)."""
+    purged = execute("DELETE FROM revoked_tokens WHERE expires_at < UTC_TIMESTAMP()")
+    live = fetch_all(
+        "SELECT jti, TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), expires_at) AS remaining "
+        "FROM revoked_tokens")
+    pipe = get_redis().pipeline()
+    for row in live:
+        pipe.set(REVOKED_KEY.format(jti=row["jti"]), "1", ex=max(1, row["remaining"]))
+    pipe.execute()
+    return {"purged": purged, "restored": len(live)}

@@ -1,0 +1,90 @@
+"""Who is calling: Flask-Login loads the user from `Authorization: Bearer <JWT>`.
+
+The API keeps no session: every request carries its token. Decorators guard the routes:
+`login_required` (401 without a valid token), `staff_required` and `admin_required`
+(403 when the role is too low).
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Flask, g
+from flask_login import LoginManager, current_user
+from flask_login import login_required as _flask_login_required
+from werkzeug.exceptions import Forbidden, Unauthorized
+
+from app.models.user import User
+from app.services.tokens import InvalidToken, decode_token
+from app.services.users import get_user
+
+login_manager = LoginManager()
+
+
+def init_auth(app: Flask) -> None:
+    login_manager.init_app(app)
+    # No cookie sessions: tokens only, so nothing to protect or remember.
+    login_manager.session_protection = None
+
+
+@login_manager.user_loader
+def _no_session_users(_user_id: str) -> None:
+    return None
+
+
+@login_manager.request_loader
+def load_user_from_token(req: Any) -> User | None:
+    header = req.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        return None
+    if scheme.lower() != "bearer" or not token.strip():
+        g.auth_error = "Authorization header must be 'Bearer <token>'"
+        return None
+    try:
+        claims = decode_token(token.strip())
+    except InvalidToken:
+        g.auth_error = "Invalid or expired token"
+        return None
+    user = get_user(int(claims["sub"]))
+    if user is None or not user.is_active:
+        g.auth_error = "Account is not active"
+        return None
+    g.token_claims = claims
+    return user
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> None:
+    raise Unauthorized(g.get("auth_error", "Authentication required"))
+
+
+def login_required(view: Callable) -> Callable:
+    """Require a valid bearer token (401 otherwise)."""
+    return _flask_login_required(view)
+
+
+def role_required(role: str) -> Callable[[Callable], Callable]:
+    """Require a valid token of a user whose role is `role` or higher."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.has_role(role):
+                raise Forbidden(f"This needs the {role} role")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+staff_required = role_required("staff")
+admin_required = role_required("admin")
+
+
+def current_token_claims() -> dict[str, Any]:
+    """The verified claims of this request's token (inside a login_required view)."""
+    return g.token_claims

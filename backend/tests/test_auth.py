@@ -1,0 +1,263 @@
+"""Register, log in, tokens and their attacks, log out, rate limits."""
+
+import base64
+import json
+import statistics
+import time
+
+import jwt
+import pytest
+
+pytestmark = pytest.mark.usefixtures("clean_tables")
+
+PASSWORD = "correct horse battery"
+
+
+def register(client, **fields):
+    body = {"email": "luna@example.com", "username": "luna", "password": PASSWORD, **fields}
+    return client.post("/api/v1/auth/register", json=body)
+
+
+def login(client, email, password=PASSWORD):
+    return client.post("/api/v1/auth/login", json={"email": email, "password": password})
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_register_returns_the_user_without_its_hash(client):
+    response = register(client)
+    assert response.status_code == 201
+    user = response.get_json()["data"]
+    assert user["email"] == "luna@example.com"
+    assert user["username"] == "luna"
+    assert user["role"] == "user"
+    assert user["is_active"] is True
+    assert "password" not in json.dumps(response.get_json())
+    assert "argon2" not in response.get_data(as_text=True)
+
+
+def test_password_is_stored_as_argon2id(client, app):
+    register(client)
+    from app.utils.db import fetch_one
+
+    with app.app_context():
+        stored = fetch_one("SELECT password_hash FROM users WHERE username = 'luna'")
+    assert stored["password_hash"].startswith("$argon2id$")
+
+
+@pytest.mark.parametrize(("field", "value"), [("email", "LUNA@example.com"),
+                                              ("username", "LUNA")])
+def test_email_and_username_are_unique_ignoring_case(client, field, value):
+    assert register(client).status_code == 201
+    other = {"email": "sol@example.com", "username": "sol", field: value}
+    response = register(client, **other)
+    assert response.status_code == 409
+    assert set(response.get_json()["errors"]) == {field}
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"password": "short9char"[:9]}, "password"),
+    ({"password": 1234567890123}, "password"),
+    ({"email": "not-an-email"}, "email"),
+    ({"email": "a@" + "b" * 260 + ".com"}, "email"),
+    ({"username": "x"}, "username"),
+    ({"username": "has space"}, "username"),
+    ({"username": "'; DROP TABLE users; --"}, "username"),
+    ({"username": "a" * 33}, "username"),
+    ({"role": "admin"}, "role"),
+])
+def test_register_refuses_bad_fields(client, body, field):
+    response = register(client, **body)
+    assert response.status_code == 422
+    payload = response.get_json()
+    assert payload["success"] is False
+    assert field in payload["errors"]
+
+
+def test_register_requires_every_field(client):
+    response = client.post("/api/v1/auth/register", json={})
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"email", "username", "password"}
+
+
+def test_login_returns_a_bearer_token(client, make_user):
+    user = make_user()
+    response = login(client, user["email"])
+    assert response.status_code == 200
+    data = response.get_json()["data"]
+    assert data["token_type"] == "Bearer"
+    assert data["expires_in"] == 3600
+    assert data["user"]["id"] == user["id"]
+    assert data["user"]["last_login_at"] is not None
+    me = client.get("/api/v1/auth/me", headers=bearer(data["access_token"]))
+    assert me.status_code == 200
+    assert me.get_json()["data"]["username"] == user["username"]
+
+
+def test_login_email_is_case_insensitive(client, make_user):
+    user = make_user()
+    assert login(client, user["email"].upper()).status_code == 200
+
+
+def test_unknown_email_and_wrong_password_look_the_same(client, make_user):
+    user = make_user()
+    wrong = login(client, user["email"], "not the password")
+    unknown = login(client, "nobody@example.com")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.get_json() == unknown.get_json() == {
+        "success": False, "error": "Invalid email or password"}
+
+
+def test_unknown_email_costs_a_password_hash_too(client, make_user):
+    """Both paths verify an argon2 hash: the unknown one is not answered instantly."""
+    user = make_user()
+
+    def median(email, password):
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            login(client, email, password)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    wrong = median(user["email"], "not the password")
+    unknown = median("nobody@example.com", "not the password")
+    assert unknown > wrong / 3, (unknown, wrong)
+
+
+def test_deactivated_member_cannot_log_in_or_use_a_token(client, app, make_user):
+    user = make_user()
+    token = login(client, user["email"]).get_json()["data"]["access_token"]
+    from app.services import users
+
+    with app.app_context():
+        users.update_user(user["id"], None, False)
+    assert login(client, user["email"]).status_code == 403
+    response = client.get("/api/v1/auth/me", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "Account is not active"
+
+
+def test_logout_revokes_the_token(client, make_user):
+    user = make_user()
+    token = login(client, user["email"]).get_json()["data"]["access_token"]
+    assert client.post("/api/v1/auth/logout", headers=bearer(token)).status_code == 204
+    again = client.get("/api/v1/auth/me", headers=bearer(token))
+    assert again.status_code == 401
+    assert again.get_json()["error"] == "Invalid or expired token"
+    # Another session of the same member is unaffected.
+    other = login(client, user["email"]).get_json()["data"]["access_token"]
+    assert client.get("/api/v1/auth/me", headers=bearer(other)).status_code == 200
+
+
+def test_logout_needs_a_token(client):
+    response = client.post("/api/v1/auth/logout")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+# --- token attacks ----------------------------------------------------------------------
+
+def claims_for(user_id, **overrides):
+    now = int(time.time())
+    claims = {"sub": str(user_id), "iat": now, "nbf": now, "exp": now + 600,
+              "jti": "a" * 32}
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def unsigned(claims):
+    def part(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+@pytest.mark.parametrize("attack", [
+    "alg_none", "hs512", "bad_signature", "expired", "not_yet_valid", "missing_jti",
+    "missing_exp", "missing_sub", "text_subject", "garbage", "empty",
+])
+def test_forged_or_defective_tokens_are_refused(client, app, make_user, attack):
+    user = make_user()
+    key = app.config["JWT_SECRET_KEY"]
+    now = int(time.time())
+    tokens = {
+        "alg_none": lambda: unsigned(claims_for(user["id"])),
+        "hs512": lambda: jwt.encode(claims_for(user["id"]), key, algorithm="HS512"),
+        "bad_signature": lambda: jwt.encode(claims_for(user["id"]), "another-key" * 4,
+                                            algorithm="HS256"),
+        "expired": lambda: jwt.encode(claims_for(user["id"], iat=now - 7200, nbf=now - 7200,
+                                                 exp=now - 3600), key, algorithm="HS256"),
+        "not_yet_valid": lambda: jwt.encode(claims_for(user["id"], nbf=now + 3600), key,
+                                            algorithm="HS256"),
+        "missing_jti": lambda: jwt.encode(claims_for(user["id"], jti=None), key,
+                                          algorithm="HS256"),
+        "missing_exp": lambda: jwt.encode(claims_for(user["id"], exp=None), key,
+                                          algorithm="HS256"),
+        "missing_sub": lambda: jwt.encode(claims_for(user["id"], sub=None), key,
+                                          algorithm="HS256"),
+        "text_subject": lambda: jwt.encode(claims_for("1 OR 1=1"), key, algorithm="HS256"),
+        "garbage": lambda: "not.a.token",
+        "empty": lambda: "",
+    }
+    headers = {"Authorization": f"Bearer {tokens[attack]()}"}
+    response = client.get("/api/v1/auth/me", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["success"] is False
+
+
+@pytest.mark.parametrize("header", ["Basic dXNlcjpwYXNz", "Token abc", "Bearer", "bearer "])
+def test_other_authorization_schemes_are_refused(client, header):
+    response = client.get("/api/v1/auth/me", headers={"Authorization": header})
+    assert response.status_code == 401
+
+
+def test_a_valid_token_for_a_deleted_user_is_refused(client, app, make_user):
+    user = make_user()
+    token = login(client, user["email"]).get_json()["data"]["access_token"]
+    from app.utils.db import execute
+
+    with app.app_context():
+        execute("DELETE FROM users WHERE id = %s", (user["id"],))
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
+
+
+# --- rate limits --------------------------------------------------------------------------
+
+def test_login_is_rate_limited_per_client_address(client, make_user):
+    user = make_user()
+    limit = 10
+    for _ in range(limit):
+        assert login(client, user["email"], "wrong password!").status_code == 401
+    blocked = login(client, user["email"])
+    assert blocked.status_code == 429
+    assert blocked.get_json()["success"] is False
+    assert int(blocked.headers["Retry-After"]) > 0
+    # Another client address still gets through.
+    good = {"email": user["email"], "password": PASSWORD}
+    other = client.post("/api/v1/auth/login", json=good,
+                        environ_base={"REMOTE_ADDR": "198.51.100.20"})
+    assert other.status_code == 200
+
+
+def test_register_is_rate_limited(client):
+    statuses = [register(client, email=f"rate{i}@example.com", username=f"rate{i}").status_code
+                for i in range(6)]
+    assert statuses == [201] * 5 + [429]
+
+
+def test_rate_limit_follows_the_real_client_behind_the_proxy(client, make_user):
+    user = make_user()
+    via_nginx = {"REMOTE_ADDR": "127.0.0.1"}
+    for _ in range(10):
+        client.post("/api/v1/auth/login", json={"email": user["email"], "password": "nope nope"},
+                    headers={"X-Forwarded-For": "203.0.113.5"}, environ_base=via_nginx)
+    # Same nginx, another real client: not limited by the first one's attempts.
+    good = {"email": user["email"], "password": PASSWORD}
+    response = client.post("/api/v1/auth/login", json=good,
+                           headers={"X-Forwarded-For": "203.0.113.6"}, environ_base=via_nginx)
+    assert response.status_code == 200
+    blocked = client.post("/api/v1/auth/login", json=good,
+                          headers={"X-Forwarded-For": "203.0.113.5"}, environ_base=via_nginx)
+    assert blocked.status_code == 429

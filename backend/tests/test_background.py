@@ -1,0 +1,93 @@
+"""Work done by the Celery worker: the welcome email and the periodic purge."""
+
+import time
+
+import pytest
+
+from app.services import tokens
+from app.tasks.email import send_welcome_email
+from app.tasks.maintenance import purge_expired
+from app.utils.db import execute, fetch_one
+from app.utils.redis_client import get_redis
+
+pytestmark = pytest.mark.usefixtures("clean_tables")
+
+
+def wait_for(predicate, seconds=15.0):
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_registration_sends_the_welcome_email_through_the_worker(client, celery_worker,
+                                                                smtp_sink):
+    before = len(smtp_sink.messages)
+    response = client.post("/api/v1/auth/register", json={
+        "email": "nova@example.com", "username": "nova", "password": "long enough pw"})
+    assert response.status_code == 201
+    assert wait_for(lambda: len(smtp_sink.messages) > before)
+    message = smtp_sink.messages[-1]
+    assert message["to"] == ["nova@example.com"]
+    assert "Welcome to The Dreamer's Cave" in message["body"]
+    assert "Hello nova" in message["body"]
+
+
+def test_registration_succeeds_while_the_broker_is_down(client, redis_proc):
+    redis_proc.stop()
+    try:
+        response = client.post("/api/v1/auth/register", json={
+            "email": "orion@example.com", "username": "orion", "password": "long enough pw"})
+    finally:
+        redis_proc.start()
+    assert response.status_code == 201
+
+
+def test_an_smtp_outage_is_retried_until_the_mail_goes_out(app, make_user, celery_worker,
+                                                           smtp_sink):
+    user = make_user()
+    before = len(smtp_sink.messages)
+    smtp_sink.stop()
+    try:
+        with app.app_context():
+            send_welcome_email.delay(user["id"])
+        time.sleep(1.5)  # the first attempt meets a closed port and schedules a retry
+        assert len(smtp_sink.messages) == before
+    finally:
+        smtp_sink.start()
+    assert wait_for(lambda: len(smtp_sink.messages) > before, seconds=30)
+    assert smtp_sink.messages[-1]["to"] == [user["email"]]
+
+
+def test_purge_drops_expired_revocations_and_restores_live_ones(app, make_user):
+    user = make_user()
+    now = int(time.time())
+    live = {"jti": "b" * 32, "sub": str(user["id"]), "exp": now + 600}
+    with app.app_context():
+        tokens.revoke(live)
+        execute("INSERT INTO revoked_tokens (jti, user_id, expires_at) "
+                "VALUES (%s, %s, UTC_TIMESTAMP() - INTERVAL 1 HOUR)", ("c" * 32, user["id"]))
+        get_redis().delete(tokens.REVOKED_KEY.format(jti=live["jti"]))  # as after a Redis loss
+        assert not tokens.is_revoked(live["jti"])
+        result = purge_expired.apply().get()
+        assert result == {"purged": 1, "restored": 1}
+        assert tokens.is_revoked(live["jti"])
+        assert fetch_one("SELECT COUNT(*) AS n FROM revoked_tokens")["n"] == 1
+
+
+def test_beat_schedules_the_purge(app):
+    schedule = app.extensions["celery"].conf.beat_schedule
+    assert any(entry["task"] == "tdc.purge_expired" for entry in schedule.values())
+
+
+def test_authenticated_requests_fail_closed_without_redis(client, auth_headers, redis_proc):
+    headers = auth_headers()
+    redis_proc.stop()
+    try:
+        response = client.get("/api/v1/auth/me", headers=headers)
+    finally:
+        redis_proc.start()
+    assert response.status_code == 503
+    assert response.get_json()["success"] is False
