@@ -15,10 +15,13 @@ state=$repo/.local-vps
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/tdc-local-vps
 
 # The contract the Ansible inventory and roles rely on: change nothing here lightly.
-name=tdc-vps             # machine name, hostname and netns name
-host_ip=169.254.77.1     # host end of the veth (the host's eth0 is 192.0.2.0/24)
-vps_ip=169.254.77.2
-host_if=tdc-vps0         # host end of the veth; the VPS end is eth0 inside
+# LOCAL_VPS_NAME / LOCAL_VPS_NET let a second checkout (CI, a multi-host test) run its
+# own VPS beside this one; the defaults are the contract.
+name=${LOCAL_VPS_NAME:-tdc-vps}  # machine name, hostname and netns name
+net=${LOCAL_VPS_NET:-169.254.77} # a link-local /30: the host's eth0 is 192.0.2.0/24
+host_ip=$net.1                   # host end of the veth
+vps_ip=$net.2
+host_if=${name}0                 # host end of the veth; the VPS end is eth0 inside
 proxy_port=3142          # apt-cacher-ng
 acme_port=14000          # pebble ACME API: https://$host_ip:$acme_port/dir
 acme_mgmt_port=15000     # pebble management API (roots, intermediates)
@@ -228,10 +231,11 @@ remove_network() {
 # archive to another host first (hangs): a private config pins both to our mirror.
 write_proxy_config() {
   local dir=$state/apt-cacher-ng
-  mkdir -p "$dir/log" "$cache/apt-cacher-ng"
+  # The package cache outlives stop (like the rootfs tarball); one per VPS name.
+  mkdir -p "$dir/log" "$cache/apt-cacher-ng-$name"
   cat >"$dir/acng.conf" <<EOF
 # Written by local-vps/vps.sh: the VPS's apt proxy, pinned to the host's mirror.
-CacheDir: $cache/apt-cacher-ng
+CacheDir: $cache/apt-cacher-ng-$name
 LogDir: $dir/log
 SupportDir: /usr/lib/apt-cacher-ng
 SocketPath: $dir/socket
@@ -388,6 +392,7 @@ stop_vps() {
 cmd_start() {
   local t0=$SECONDS
   [ "$(id -u)" -eq 0 ] || die "run as root"
+  [ ${#host_if} -le 15 ] || die "LOCAL_VPS_NAME '$name' is too long for an interface name"
   ensure_host_packages
   resolve_mirrors
   mkdir -p "$state"
