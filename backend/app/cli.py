@@ -1,4 +1,4 @@
-"""Operator commands: `flask --app wsgi db upgrade|status` (run from backend/)."""
+"""Operator commands: `flask --app wsgi db upgrade|status|seed` (run from backend/)."""
 
 import click
 from flask import Flask, current_app
@@ -28,6 +28,15 @@ def db_status() -> None:
     """List migrations and whether each is applied, pending or edited."""
     for row in migrate.status(current_app.config):
         click.echo(f"{row['state']:8} {row['name']}")
+
+
+@db_cli.command("seed")
+def db_seed() -> None:
+    """Add the club's eight venues where missing; existing venues are left untouched."""
+    from app.services.seed import VENUES, seed_locations
+
+    added = seed_locations()
+    click.echo(f"venues: {added} added, {len(VENUES) - added} already present")
 
 
 def register_cli(app: Flask) -> None:

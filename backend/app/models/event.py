@@ -1,0 +1,70 @@
+"""Events: the input model of the staff's writes and the filters of the lists."""
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from app.models.fields import Slug, Text, UtcDatetime, single_line
+from app.utils.validation import Input, ValidationFailed, field_errors
+
+EVENT_TYPES = ("concert", "dj-set", "live-session", "jam-session", "listening-party", "talk",
+               "other")
+EventType = Literal[EVENT_TYPES]
+Title = single_line(200)
+
+
+class EventInput(Input):
+    """An event as staff create it (POST) or replace it (PUT); unpublished until published."""
+
+    slug: Slug
+    title: Title
+    description: Text | None = None
+    event_type: EventType
+    location: Slug  # the venue's slug
+    starts_at: UtcDatetime
+    ends_at: UtcDatetime
+
+    @field_validator("ends_at")
+    @classmethod
+    def _ends_after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
+        starts_at = info.data.get("starts_at")  # absent when starts_at itself was refused
+        if starts_at is not None and value <= starts_at:
+            raise ValueError("must be after starts_at")
+        return value
+
+
+class EventFilters(BaseModel):
+    """The query string of the event lists: `?location=<slug>&from=&to=` (ISO 8601)."""
+
+    # Query strings are text: parse "2026-05-01T20:00:00Z" leniently, ignore page/per_page.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    location: Slug | None = None
+    ends_from: UtcDatetime | None = Field(None, alias="from")
+    starts_before: UtcDatetime | None = Field(None, alias="to")
+
+    @field_validator("starts_before")
+    @classmethod
+    def _after_from(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        ends_from = info.data.get("ends_from")
+        if value is not None and ends_from is not None and value <= ends_from:
+            raise ValueError("must be after `from`")
+        return value
+
+    @classmethod
+    def from_query(cls, args: Mapping[str, str]) -> "EventFilters":
+        """Parse a query string; 400 naming each bad parameter."""
+        try:
+            return cls.model_validate(dict(args))
+        except ValidationError as exc:
+            raise ValidationFailed(field_errors(exc), status=400,
+                                   message="Invalid query parameters") from None

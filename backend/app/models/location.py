@@ -1,0 +1,27 @@
+"""Venues: the input model of the admin's writes."""
+
+from pydantic import Field
+
+from app.models.fields import HexColour, Slug, Text, single_line
+from app.utils.validation import Input
+
+CAPACITY_MAX = 1_000_000
+SORT_ORDER_LIMIT = 1_000_000
+
+Name = single_line(100)
+MoodCategory = single_line(40)
+
+
+class LocationInput(Input):
+    """A venue as an admin creates it (POST) or replaces it (PUT)."""
+
+    slug: Slug
+    name: Name
+    description: Text | None = None
+    capacity: int | None = Field(None, gt=0, le=CAPACITY_MAX)
+    sort_order: int = Field(0, ge=-SORT_ORDER_LIMIT, le=SORT_ORDER_LIMIT)
+    is_active: bool = True
+    mood_category: MoodCategory | None = None
+    theme_primary: HexColour | None = None
+    theme_secondary: HexColour | None = None
+    theme_accent: HexColour | None = None

@@ -1,0 +1,159 @@
+"""Events: the public programme and the staff's writes, each event with its venue."""
+
+from datetime import datetime
+from typing import Any
+
+from app.models.event import EventInput
+from app.models.fields import is_slug, iso_utc
+from app.services.queries import fetch_page, slug_clash_is_conflict
+from app.utils.db import execute, fetch_one, get_cursor
+from app.utils.validation import ValidationFailed
+
+# Every filter is a parameter that is NULL when unused, so each query is one fixed text.
+FILTERS = """
+WHERE (e.is_published OR NOT %(published_only)s)
+  AND (%(location)s IS NULL OR l.slug = %(location)s)
+  AND (%(ends_from)s IS NULL OR e.ends_at >= %(ends_from)s)
+  AND (%(starts_before)s IS NULL OR e.starts_at < %(starts_before)s)"""
+
+LIST_EVENTS = """
+SELECT e.id, e.slug, e.title, e.description, e.event_type, e.starts_at, e.ends_at,
+       e.is_published, e.created_by, e.created_at, e.updated_at,
+       l.id AS location_id, l.slug AS location_slug, l.name AS location_name,
+       l.capacity AS location_capacity, l.mood_category AS location_mood_category,
+       l.theme_primary AS location_theme_primary,
+       l.theme_secondary AS location_theme_secondary,
+       l.theme_accent AS location_theme_accent, l.is_active AS location_is_active,
+       COUNT(*) OVER () AS total
+FROM events e
+JOIN locations l ON l.id = e.location_id""" + FILTERS + """
+ORDER BY e.starts_at, e.id
+LIMIT %(limit)s OFFSET %(offset)s"""
+
+COUNT_EVENTS = """
+SELECT COUNT(*) AS total
+FROM events e
+JOIN locations l ON l.id = e.location_id""" + FILTERS
+
+EVENT_BY_SLUG = """
+SELECT e.id, e.slug, e.title, e.description, e.event_type, e.starts_at, e.ends_at,
+       e.is_published, e.created_by, e.created_at, e.updated_at,
+       l.id AS location_id, l.slug AS location_slug, l.name AS location_name,
+       l.capacity AS location_capacity, l.mood_category AS location_mood_category,
+       l.theme_primary AS location_theme_primary,
+       l.theme_secondary AS location_theme_secondary,
+       l.theme_accent AS location_theme_accent, l.is_active AS location_is_active
+FROM events e
+JOIN locations l ON l.id = e.location_id
+WHERE e.slug = %(slug)s"""
+
+LOCATION_FOR_EVENT = "SELECT id, is_active FROM locations WHERE slug = %(slug)s"
+
+INSERT_EVENT = """
+INSERT INTO events (slug, title, description, event_type, location_id, starts_at, ends_at,
+                    created_by)
+VALUES (%(slug)s, %(title)s, %(description)s, %(event_type)s, %(location_id)s,
+        %(starts_at)s, %(ends_at)s, %(created_by)s)"""
+
+UPDATE_EVENT = """
+UPDATE events
+SET slug = %(slug)s, title = %(title)s, description = %(description)s,
+    event_type = %(event_type)s, location_id = %(location_id)s,
+    starts_at = %(starts_at)s, ends_at = %(ends_at)s
+WHERE id = %(id)s"""
+
+SET_PUBLISHED = "UPDATE events SET is_published = %(published)s WHERE id = %(id)s"
+DELETE_EVENT = "DELETE FROM events WHERE id = %(id)s"
+
+LOCATION_FIELDS = ("id", "slug", "name", "capacity", "mood_category", "theme_primary",
+                   "theme_secondary", "theme_accent", "is_active")
+
+
+def to_api(row: dict[str, Any]) -> dict[str, Any]:
+    """The API's form of an events row joined with its venue's columns."""
+    location = {name: row[f"location_{name}"] for name in LOCATION_FIELDS}
+    location["is_active"] = bool(location["is_active"])
+    return {
+        "id": row["id"],
+        "slug": row["slug"],
+        "title": row["title"],
+        "description": row["description"],
+        "event_type": row["event_type"],
+        "starts_at": iso_utc(row["starts_at"]),
+        "ends_at": iso_utc(row["ends_at"]),
+        "is_published": bool(row["is_published"]),
+        "created_by": row["created_by"],
+        "created_at": iso_utc(row["created_at"]),
+        "updated_at": iso_utc(row["updated_at"]),
+        "location": location,
+    }
+
+
+def as_input(event: dict[str, Any]) -> dict[str, Any]:
+    """The EventInput fields of an event (API form), for merging a PATCH into."""
+    fields = {name: event[name] for name in EventInput.model_fields if name != "location"}
+    return {**fields, "location": event["location"]["slug"]}
+
+
+def list_events(page: int, per_page: int, *, published_only: bool, location: str | None = None,
+                ends_from: datetime | None = None,
+                starts_before: datetime | None = None) -> tuple[list[dict[str, Any]], int]:
+    """One page of events by start time: those at `location` overlapping the time window."""
+    params = {"published_only": published_only, "location": location,
+              "ends_from": ends_from, "starts_before": starts_before}
+    rows, total = fetch_page(LIST_EVENTS, COUNT_EVENTS, params, page, per_page)
+    return [to_api(row) for row in rows], total
+
+
+def get_event(slug: str, published_only: bool = True) -> dict[str, Any] | None:
+    if not is_slug(slug):
+        return None
+    row = fetch_one(EVENT_BY_SLUG, {"slug": slug})
+    if row is None or (published_only and not row["is_published"]):
+        return None
+    return to_api(row)
+
+
+def create_event(data: EventInput, created_by: int) -> dict[str, Any]:
+    """Insert an unpublished event and return it; 422 for an unknown venue, 409 on a clash."""
+    with get_cursor() as cursor, slug_clash_is_conflict():
+        location_id = _location_id(cursor, data.location)
+        cursor.execute(INSERT_EVENT, {**data.model_dump(), "location_id": location_id,
+                                      "created_by": created_by})
+        cursor.execute(EVENT_BY_SLUG, {"slug": data.slug})
+        return to_api(cursor.fetchall()[0])
+
+
+def update_event(event: dict[str, Any], data: EventInput) -> dict[str, Any]:
+    """Overwrite `event`'s writable fields with `data` and return it."""
+    with get_cursor() as cursor, slug_clash_is_conflict():
+        if data.location == event["location"]["slug"]:
+            # An event may stay at a venue that has closed since; it may not move to one.
+            location_id = event["location"]["id"]
+        else:
+            location_id = _location_id(cursor, data.location)
+        cursor.execute(UPDATE_EVENT, {**data.model_dump(), "location_id": location_id,
+                                      "id": event["id"]})
+        cursor.execute(EVENT_BY_SLUG, {"slug": data.slug})
+        return to_api(cursor.fetchall()[0])
+
+
+def set_published(event: dict[str, Any], published: bool) -> dict[str, Any]:
+    """Publish or unpublish `event` (repeating either is harmless) and return it."""
+    with get_cursor() as cursor:
+        cursor.execute(SET_PUBLISHED, {"published": published, "id": event["id"]})
+        cursor.execute(EVENT_BY_SLUG, {"slug": event["slug"]})
+        return to_api(cursor.fetchall()[0])
+
+
+def delete_event(event: dict[str, Any]) -> None:
+    execute(DELETE_EVENT, {"id": event["id"]})
+
+
+def _location_id(cursor: Any, slug: str) -> int:
+    """The id of the active venue `slug`; 422 naming the field otherwise."""
+    cursor.execute(LOCATION_FOR_EVENT, {"slug": slug})
+    rows = cursor.fetchall()
+    if not rows or not rows[0]["is_active"]:
+        raise ValidationFailed({"location": ["Unknown or inactive location"]})
+    return rows[0]["id"]
