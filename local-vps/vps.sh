@@ -222,7 +222,7 @@ ensure_network() {
 
 remove_network() {
   ip link del "$host_if" 2>/dev/null || true
-  [ -e "/run/netns/$name" ] && ip netns del "$name" || true
+  if [ -e "/run/netns/$name" ]; then ip netns del "$name"; fi
 }
 
 # --- apt proxy: apt-cacher-ng pinned to the host's mirror ---
@@ -377,12 +377,14 @@ stop_vps() {
   local i
   running_pid boot-loop >/dev/null || running_pid nspawn >/dev/null || return 0
   touch "$state/stopping"
-  vps_ssh -o ConnectTimeout=2 systemctl poweroff >/dev/null 2>&1 || true
-  for ((i = 0; i < 150; i++)); do
-    running_pid boot-loop >/dev/null || running_pid nspawn >/dev/null || break
-    sleep 0.1
-  done
-  # Only when poweroff did not work: TERM makes nspawn shut the VPS down in order.
+  # --no-block: a zero exit means the VPS took the order, so waiting for it is worth it.
+  if vps_ssh -o ConnectTimeout=2 systemctl poweroff --no-block >/dev/null 2>&1; then
+    for ((i = 0; i < 150; i++)); do
+      running_pid boot-loop >/dev/null || running_pid nspawn >/dev/null || break
+      sleep 0.1
+    done
+  fi
+  # When poweroff did not work: TERM makes nspawn shut the VPS down in order.
   terminate boot-loop 15
   terminate nspawn 15
 }
@@ -454,7 +456,10 @@ cmd_status() {
     fi
   done
   sys=unreachable
-  [ -s "$key" ] && sys=$(vps_ssh -o ConnectTimeout=2 systemctl is-system-running 2>/dev/null) || true
+  if [ -s "$key" ]; then
+    # is-system-running exits non-zero for "degraded" too: keep what it printed.
+    sys=$(vps_ssh -o ConnectTimeout=2 systemctl is-system-running 2>/dev/null) || true
+  fi
   printf '%-6s %-14s %s\n' vps ssh "${sys:-unreachable}"
   case $sys in running | degraded) ;; *) rc=3 ;; esac
   return $rc
