@@ -3,3 +3,13 @@
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _nest_blueprints() -> None:
+    # Nested once, at import, like the api blueprint tree above it.
+    from app.routes.admin import users
+
+    bp.register_blueprint(users.bp)
+
+
+_nest_blueprints()

@@ -1,0 +1,110 @@
+"""Public event routes: the published programme, upcoming first."""
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, request
+
+from app.models.event import EVENT_TYPES, EventFilters
+from app.services import events
+from app.utils.openapi import (
+    PAGE_PARAMETERS,
+    data_response,
+    operation,
+    page_response,
+    ref,
+    slug_parameter,
+)
+from app.utils.pagination import page_args
+from app.utils.responses import not_found, paginated, success
+
+bp = Blueprint("events", __name__, url_prefix="/events")
+
+
+@bp.get("")
+def list_events():
+    page, per_page = page_args()
+    filters = EventFilters.from_query(request.args)
+    # Without `from`, the programme starts now: events still running, then upcoming ones.
+    ends_from = filters.ends_from or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    items, total = events.list_events(
+        page, per_page, published_only=True, location=filters.location, ends_from=ends_from,
+        starts_before=filters.starts_before)
+    return paginated(items, page, per_page, total)
+
+
+@bp.get("/<slug>")
+def get_event(slug: str):
+    event = events.get_event(slug)
+    return success(event) if event else not_found("No such event")
+
+
+FILTER_PARAMETERS = [
+    {"name": "location", "in": "query", "required": False,
+     "description": "A venue's slug. An unknown venue matches no event: the list is empty.",
+     "schema": {"type": "string", "maxLength": 64}},
+    {"name": "from", "in": "query", "required": False,
+     "description": "ISO 8601 with a time zone (`Z` or an offset, `+` sent as `%2B`): "
+                    "events ending at or after it.",
+     "schema": {"type": "string", "format": "date-time"}},
+    {"name": "to", "in": "query", "required": False,
+     "description": "ISO 8601 with a time zone: events starting before it.",
+     "schema": {"type": "string", "format": "date-time"}},
+]
+
+_timestamp = {"type": "string", "format": "date-time", "description": "UTC, ISO 8601"}
+OPENAPI_SCHEMAS = {
+    "LocationSummary": {
+        "type": "object",
+        "description": "The venue of an event.",
+        "required": ["id", "slug", "name", "is_active"],
+        "properties": {
+            "id": {"type": "integer"},
+            "slug": {"type": "string"},
+            "name": {"type": "string"},
+            "capacity": {"type": ["integer", "null"]},
+            "mood_category": {"type": ["string", "null"]},
+            "theme_primary": {"type": ["string", "null"]},
+            "theme_secondary": {"type": ["string", "null"]},
+            "theme_accent": {"type": ["string", "null"]},
+            "is_active": {"type": "boolean"},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "description": "An event at one of the venues.",
+        "required": ["id", "slug", "title", "description", "event_type", "starts_at",
+                     "ends_at", "is_published", "created_by", "created_at", "updated_at",
+                     "location"],
+        "properties": {
+            "id": {"type": "integer"},
+            "slug": {"type": "string"},
+            "title": {"type": "string"},
+            "description": {"type": ["string", "null"]},
+            "event_type": {"type": "string", "enum": list(EVENT_TYPES)},
+            "starts_at": _timestamp,
+            "ends_at": _timestamp,
+            "is_published": {"type": "boolean"},
+            "created_by": {"type": ["integer", "null"],
+                           "description": "The staff member's user id (null once deleted)"},
+            "created_at": _timestamp,
+            "updated_at": _timestamp,
+            "location": ref("LocationSummary"),
+        },
+    },
+}
+
+OPENAPI_PATHS = {
+    "/api/v1/events": {
+        "get": operation(
+            "List the published events", "Events",
+            {"200": page_response("Published events by start time", ref("Event"))},
+            description="Without `from`, only events that have not ended yet.",
+            errors=(400,), parameters=PAGE_PARAMETERS + FILTER_PARAMETERS),
+    },
+    "/api/v1/events/{slug}": {
+        "get": operation(
+            "Get a published event with its venue", "Events",
+            {"200": data_response("The event", ref("Event"))},
+            errors=(404,), parameters=[slug_parameter("The event's slug")]),
+    },
+}

@@ -1,0 +1,62 @@
+"""Public venue routes: the active venues, in the club's own order."""
+
+from flask import Blueprint
+
+from app.models.location import LocationInput
+from app.services import locations
+from app.utils.openapi import (
+    PAGE_PARAMETERS,
+    data_response,
+    operation,
+    page_response,
+    ref,
+    slug_parameter,
+)
+from app.utils.pagination import page_args
+from app.utils.responses import not_found, paginated, success
+
+bp = Blueprint("locations", __name__, url_prefix="/locations")
+
+
+@bp.get("")
+def list_locations():
+    page, per_page = page_args()
+    items, total = locations.list_locations(page, per_page)
+    return paginated(items, page, per_page, total)
+
+
+@bp.get("/<slug>")
+def get_location(slug: str):
+    location = locations.get_location(slug)
+    return success(location) if location else not_found("No such venue")
+
+
+_writable = LocationInput.model_json_schema()["properties"]
+OPENAPI_SCHEMAS = {
+    "Location": {
+        "type": "object",
+        "description": "A venue of the club.",
+        "required": ["id", *_writable, "created_at", "updated_at"],
+        "properties": {
+            "id": {"type": "integer"},
+            **_writable,
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    },
+}
+
+OPENAPI_PATHS = {
+    "/api/v1/locations": {
+        "get": operation(
+            "List the active venues", "Venues",
+            {"200": page_response("Active venues by sort_order", ref("Location"))},
+            errors=(400,), parameters=PAGE_PARAMETERS),
+    },
+    "/api/v1/locations/{slug}": {
+        "get": operation(
+            "Get an active venue", "Venues",
+            {"200": data_response("The venue", ref("Location"))},
+            errors=(404,), parameters=[slug_parameter("The venue's slug")]),
+    },
+}
