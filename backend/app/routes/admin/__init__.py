@@ -7,9 +7,11 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _nest_blueprints() -> None:
     # Nested once, at import, like the api blueprint tree above it.
-    from app.routes.admin import users
+    from app.routes.admin import events, locations, users
 
     bp.register_blueprint(users.bp)
+    bp.register_blueprint(events.bp)
+    bp.register_blueprint(locations.bp)
 
 
 _nest_blueprints()

@@ -1,0 +1,140 @@
+"""Staff routes for events: every event (drafts too), writes, publishing."""
+
+from flask import Blueprint, request
+from flask_login import current_user
+
+from app.models.event import EventFilters, EventInput
+from app.routes.api.events import FILTER_PARAMETERS
+from app.services import events
+from app.utils.auth import staff_required
+from app.utils.openapi import (
+    NO_CONTENT,
+    PAGE_PARAMETERS,
+    data_response,
+    json_body,
+    operation,
+    page_response,
+    ref,
+    slug_parameter,
+)
+from app.utils.pagination import page_args
+from app.utils.request_body import json_body as request_json
+from app.utils.responses import created, no_content, not_found, paginated, success
+from app.utils.validation import validate
+
+bp = Blueprint("admin_events", __name__, url_prefix="/events")
+
+
+@bp.get("")
+@staff_required
+def list_events():
+    page, per_page = page_args()
+    filters = EventFilters.from_query(request.args)
+    items, total = events.list_events(
+        page, per_page, published_only=False, location=filters.location,
+        ends_from=filters.ends_from, starts_before=filters.starts_before)
+    return paginated(items, page, per_page, total)
+
+
+@bp.post("")
+@staff_required
+def create_event():
+    data = validate(EventInput, request_json())
+    return created(events.create_event(data, created_by=current_user.id))
+
+
+@bp.get("/<slug>")
+@staff_required
+def get_event(slug: str):
+    event = events.get_event(slug, published_only=False)
+    return success(event) if event else not_found("No such event")
+
+
+@bp.put("/<slug>")
+@staff_required
+def replace_event(slug: str):
+    return _update(slug, partial=False)
+
+
+@bp.patch("/<slug>")
+@staff_required
+def patch_event(slug: str):
+    return _update(slug, partial=True)
+
+
+def _update(slug: str, partial: bool):
+    event = events.get_event(slug, published_only=False)
+    if event is None:
+        return not_found("No such event")
+    body = request_json()
+    # A PATCH is the current event with the given fields replaced, validated as a whole
+    # (so an ends_at before the stored starts_at is caught too).
+    data = validate(EventInput, {**events.as_input(event), **body} if partial else body)
+    return success(events.update_event(event, data))
+
+
+@bp.post("/<slug>/publish")
+@staff_required
+def publish_event(slug: str):
+    return _set_published(slug, True)
+
+
+@bp.post("/<slug>/unpublish")
+@staff_required
+def unpublish_event(slug: str):
+    return _set_published(slug, False)
+
+
+def _set_published(slug: str, published: bool):
+    event = events.get_event(slug, published_only=False)
+    if event is None:
+        return not_found("No such event")
+    return success(events.set_published(event, published))
+
+
+@bp.delete("/<slug>")
+@staff_required
+def delete_event(slug: str):
+    event = events.get_event(slug, published_only=False)
+    if event is None:
+        return not_found("No such event")
+    events.delete_event(event)
+    return no_content()
+
+
+_slug = [slug_parameter("The event's slug")]
+_event = {"200": data_response("The event", ref("Event"))}
+OPENAPI_PATHS = {
+    "/api/v1/admin/events": {
+        "get": operation(
+            "List every event, drafts included", "Admin: events",
+            {"200": page_response("Events by start time", ref("Event"))}, role="staff",
+            description="Filters as on the public list, but no default time window.",
+            errors=(400,), parameters=PAGE_PARAMETERS + FILTER_PARAMETERS),
+        "post": operation(
+            "Create an event (unpublished)", "Admin: events",
+            {"201": data_response("The new event", ref("Event"))}, role="staff",
+            description="`created_by` is the caller. Publish it with .../publish.",
+            errors=(409,), body=json_body(EventInput)),
+    },
+    "/api/v1/admin/events/{slug}": {
+        "get": operation("Get any event", "Admin: events", _event, role="staff",
+                         errors=(404,), parameters=_slug),
+        "put": operation("Replace an event", "Admin: events", _event, role="staff",
+                         description="Omitted optional fields become null.",
+                         errors=(404, 409), parameters=_slug, body=json_body(EventInput)),
+        "patch": operation("Change some fields of an event", "Admin: events", _event,
+                           role="staff", errors=(404, 409), parameters=_slug,
+                           body=json_body(EventInput, partial=True)),
+        "delete": operation("Delete an event", "Admin: events", {"204": NO_CONTENT},
+                            role="staff", errors=(404,), parameters=_slug),
+    },
+    "/api/v1/admin/events/{slug}/publish": {
+        "post": operation("Publish an event", "Admin: events", _event, role="staff",
+                          description="Idempotent.", errors=(404,), parameters=_slug),
+    },
+    "/api/v1/admin/events/{slug}/unpublish": {
+        "post": operation("Unpublish an event", "Admin: events", _event, role="staff",
+                          description="Idempotent.", errors=(404,), parameters=_slug),
+    },
+}

@@ -1,0 +1,108 @@
+"""Admin routes for venues: every venue (inactive too) and writes; DELETE deactivates."""
+
+from flask import Blueprint
+
+from app.models.location import LocationInput
+from app.services import locations
+from app.utils.auth import admin_required
+from app.utils.openapi import (
+    NO_CONTENT,
+    PAGE_PARAMETERS,
+    data_response,
+    json_body,
+    operation,
+    page_response,
+    ref,
+    slug_parameter,
+)
+from app.utils.pagination import page_args
+from app.utils.request_body import json_body as request_json
+from app.utils.responses import created, no_content, not_found, paginated, success
+from app.utils.validation import validate
+
+bp = Blueprint("admin_locations", __name__, url_prefix="/locations")
+
+
+@bp.get("")
+@admin_required
+def list_locations():
+    page, per_page = page_args()
+    items, total = locations.list_locations(page, per_page, include_inactive=True)
+    return paginated(items, page, per_page, total)
+
+
+@bp.post("")
+@admin_required
+def create_location():
+    data = validate(LocationInput, request_json())
+    return created(locations.create_location(data))
+
+
+@bp.get("/<slug>")
+@admin_required
+def get_location(slug: str):
+    location = locations.get_location(slug, include_inactive=True)
+    return success(location) if location else not_found("No such venue")
+
+
+@bp.put("/<slug>")
+@admin_required
+def replace_location(slug: str):
+    return _update(slug, partial=False)
+
+
+@bp.patch("/<slug>")
+@admin_required
+def patch_location(slug: str):
+    return _update(slug, partial=True)
+
+
+def _update(slug: str, partial: bool):
+    location = locations.get_location(slug, include_inactive=True)
+    if location is None:
+        return not_found("No such venue")
+    body = request_json()
+    data = validate(LocationInput, {**locations.as_input(location), **body} if partial else body)
+    return success(locations.update_location(location["id"], data))
+
+
+@bp.delete("/<slug>")
+@admin_required
+def deactivate_location(slug: str):
+    location = locations.get_location(slug, include_inactive=True)
+    if location is None:
+        return not_found("No such venue")
+    locations.deactivate_location(location["id"])
+    return no_content()
+
+
+_slug = [slug_parameter("The venue's slug")]
+_location = {"200": data_response("The venue", ref("Location"))}
+OPENAPI_PATHS = {
+    "/api/v1/admin/locations": {
+        "get": operation(
+            "List every venue, inactive ones too", "Admin: venues",
+            {"200": page_response("Venues by sort_order", ref("Location"))}, role="admin",
+            errors=(400,), parameters=PAGE_PARAMETERS),
+        "post": operation(
+            "Create a venue", "Admin: venues",
+            {"201": data_response("The new venue", ref("Location"))}, role="admin",
+            errors=(409,), body=json_body(LocationInput)),
+    },
+    "/api/v1/admin/locations/{slug}": {
+        "get": operation("Get any venue", "Admin: venues", _location, role="admin",
+                         errors=(404,), parameters=_slug),
+        "put": operation("Replace a venue", "Admin: venues", _location, role="admin",
+                         description="Omitted optional fields take their defaults.",
+                         errors=(404, 409), parameters=_slug, body=json_body(LocationInput)),
+        "patch": operation("Change some fields of a venue", "Admin: venues", _location,
+                           role="admin", description="`is_active: true` reactivates it.",
+                           errors=(404, 409), parameters=_slug,
+                           body=json_body(LocationInput, partial=True)),
+        "delete": operation("Deactivate a venue", "Admin: venues", {"204": NO_CONTENT},
+                            role="admin",
+                            description="Hides it from the public API; its events stay. "
+                                        "Idempotent.",
+                            errors=(404,), parameters=_slug),
+    },
+}
