@@ -3,6 +3,7 @@
 from flask import Blueprint
 
 from app.services.readiness import check_readiness
+from app.utils.openapi import data_response, operation
 from app.utils.responses import service_unavailable, success
 
 bp = Blueprint("health", __name__, url_prefix="/health")
@@ -23,3 +24,20 @@ def readiness():
         return service_unavailable(f"Not ready: {', '.join(failing)} down", errors=failing,
                                    data={"status": "unavailable", "checks": checks})
     return success({"status": "ready", "checks": checks})
+
+
+OPENAPI_PATHS = {
+    "/api/v1/health": {
+        "get": operation(
+            "Liveness: the process serves requests", "Health",
+            {"200": data_response("Alive", {"type": "object",
+                                            "properties": {"status": {"const": "ok"}}})}),
+    },
+    "/api/v1/health/ready": {
+        "get": operation(
+            "Readiness: MariaDB, Redis and a Celery worker answer", "Health",
+            {"200": data_response("Ready; each check with its latency", {"type": "object"})},
+            description="503 names the dependencies that are down (`errors`) and carries "
+                        "every check in `data`."),
+    },
+}
