@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The preflight stops a bad run before it changes anything, naming the variable.
+# Runs without any host: every case fails on the controller before the first connection.
+# usage: ansible/tests/preflight.sh   (ansible-playbook on PATH, e.g. .venv-ops/bin)
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export ANSIBLE_CONFIG=$repo/ansible/ansible.cfg ANSIBLE_NOCOLOR=1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+example=$repo/ansible/inventories/production/group_vars/all/vault.yml.example
+passed=0 failed=0
+
+# expect_failure NAME PATTERN ansible-playbook-args...: the run must fail and print PATTERN.
+expect_failure() {
+  local name=$1 pattern=$2 out=$tmp/out
+  shift 2
+  if ansible-playbook "$@" --tags preflight >"$out" 2>&1; then
+    echo "FAIL $name: the run succeeded"
+    failed=$((failed + 1))
+  elif grep -qF -- "$pattern" "$out"; then
+    echo "ok   $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name: no '$pattern' in the output:"
+    sed 's/^/    /' "$out" | tail -20
+    failed=$((failed + 1))
+  fi
+}
+
+# A local inventory without app_secret_key (secrets made in a scratch dir, not .local-vps).
+cp -r "$repo/ansible/inventories/local" "$tmp/inventory"
+sed -i '/^app_secret_key:/d' "$tmp/inventory/group_vars/all/vars.yml"
+expect_failure "missing app_secret_key" "app_secret_key is not defined" \
+  -i "$tmp/inventory" -e local_vps_dir="$tmp/state" "$repo/ansible/site.yml"
+
+# A wrong type in the inventory: the argument specs name the variable.
+expect_failure "non-integer app_gunicorn_workers" "app_gunicorn_workers" \
+  -i "$repo/ansible/inventories/local" -e local_vps_dir="$tmp/state" \
+  -e app_gunicorn_workers=many "$repo/ansible/site.yml"
+
+# Production with the example vault: every secret is a placeholder.
+expect_failure "placeholder production secret" "app_secret_key holds a placeholder value" \
+  -i "$repo/ansible/inventories/production" -e @"$example" "$repo/ansible/site.yml"
+
+# Production with a short secret.
+expect_failure "short production secret" "app_jwt_secret_key is missing or shorter than 32" \
+  -i "$repo/ansible/inventories/production" -e @"$example" \
+  -e vault_app_jwt_secret_key=Zq8vR2mT5kW9pL3n "$repo/ansible/site.yml"
+
+# Production without its vault file: the vault variable is named.
+expect_failure "production without vault.yml" "vault_app_secret_key" \
+  -i "$repo/ansible/inventories/production" "$repo/ansible/deploy.yml"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
