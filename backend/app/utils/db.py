@@ -45,11 +45,13 @@ class ConnectionPool:
 
     def _get_pool(self) -> pooling.MySQLConnectionPool:
         # Created on first use so that workers start even while the database is down.
+        # No session reset on return: it costs a reset and four SET round trips per
+        # request, and the app keeps no session state (release() ends any transaction).
         if self._pool is None:
             with self._create_lock:
                 if self._pool is None:
                     self._pool = pooling.MySQLConnectionPool(
-                        pool_name=POOL_NAME, pool_size=self.size, pool_reset_session=True,
+                        pool_name=POOL_NAME, pool_size=self.size, pool_reset_session=False,
                         **self.settings)
         return self._pool
 
@@ -75,7 +77,9 @@ class ConnectionPool:
 
     def release(self, cnx: pooling.PooledMySQLConnection) -> None:
         try:
-            cnx.close()  # back to the pool; resetting a dead session raises
+            if cnx.in_transaction:  # a block that neither committed nor rolled back
+                cnx.rollback()
+            cnx.close()  # back to the pool
         except MySQLError as exc:
             log.warning("pooled connection returned broken: %s", exc)
         finally:
