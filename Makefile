@@ -6,6 +6,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Controller-side tools: ansible, its linters and the end-to-end tests.
+OPS_VENV := .venv-ops
+OPS := $(OPS_VENV)/bin
+export ANSIBLE_CONFIG := $(CURDIR)/ansible/ansible.cfg
+# Where `make deploy` / `make release` go; ARGS passes extra ansible-playbook arguments,
+# e.g. make deploy ARGS="--check --diff" or INVENTORY=ansible/inventories/local.
+INVENTORY ?= ansible/inventories/production
+ARGS ?=
+LOCAL_INVENTORY := ansible/inventories/local
 # Debian packages the backend tests and `make run` start as throwaway processes.
 BACKEND_PACKAGES := mariadb-server mariadb-client redis-server
 
@@ -25,6 +34,15 @@ $(BIN)/.installed: backend/requirements.txt backend/requirements-dev.txt
 .PHONY: venv
 venv: $(BIN)/.installed ## Create the backend virtualenv from the pinned requirements
 
+$(OPS)/.installed: ansible/requirements.txt tests/requirements.txt
+	$(PYTHON) -m venv $(OPS_VENV)
+	$(OPS)/pip install --quiet --upgrade pip
+	$(OPS)/pip install --quiet -r ansible/requirements.txt -r tests/requirements.txt
+	touch $@
+
+.PHONY: ops-venv
+ops-venv: $(OPS)/.installed ## Create the virtualenv of ansible, its linters and the e2e tests
+
 .PHONY: backend-packages
 backend-packages:
 	@scripts/apt-ensure $(BACKEND_PACKAGES)
@@ -43,11 +61,71 @@ clean-run: ## Remove the data of `make run`
 test-backend: venv backend-packages ## Backend tests against a throwaway MariaDB and Redis
 	cd backend && ../$(BIN)/pytest
 
+.PHONY: bench-api
+bench-api: venv backend-packages ## Benchmark GET /health vs GET /locations under gunicorn (wrk)
+	@scripts/apt-ensure wrk
+	$(BIN)/python backend/bench/bench_api.py
+
+# --- the local VPS -----------------------------------------------------------
+
+.PHONY: up
+up: ops-venv ## Boot the local VPS and deploy the whole stack on it (site.yml)
+	local-vps/vps.sh start >/dev/null
+	$(OPS)/ansible-playbook -i $(LOCAL_INVENTORY) ansible/site.yml
+	@echo "The site runs: https://thedreamerscave.club/ on $$(local-vps/vps.sh info | sed -n 's/^VPS_ADDRESS=//p')"
+	@echo "(make vps-info prints the address, the CA bundle and the ssh command)"
+
+.PHONY: down
+down: ## Remove the local VPS and everything it started
+	local-vps/vps.sh stop
+
+.PHONY: ssh
+ssh: ## Open a root shell on the local VPS
+	local-vps/vps.sh ssh
+
+.PHONY: vps-info
+vps-info: ## Print VPS_ADDRESS, VPS_CA_BUNDLE and VPS_SSH of the local VPS
+	@local-vps/vps.sh info
+
+.PHONY: vps-status
+vps-status: ## Say what of the local VPS runs
+	local-vps/vps.sh status
+
+# --- deployment --------------------------------------------------------------
+
+.PHONY: deploy
+deploy: ops-venv ## Provision INVENTORY (production by default) with site.yml
+	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/site.yml $(ARGS)
+
+.PHONY: release
+release: ops-venv ## Ship a new release of the app only (deploy.yml) to INVENTORY
+	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/deploy.yml $(ARGS)
+
+# --- checks ------------------------------------------------------------------
+
 .PHONY: lint
-lint: venv ## Lint the Python code (ruff)
-	$(BIN)/ruff check backend
+lint: lint-python lint-ops ## Every linter: ruff, yamllint, ansible-lint, syntax, nginx -t, gixy
+
+.PHONY: lint-python
+lint-python: venv
+	$(BIN)/ruff check backend tests
+
+.PHONY: lint-ops
+lint-ops: ops-venv
+	$(OPS)/yamllint -c ansible/.yamllint ansible/
+	$(OPS)/ansible-lint --offline -c ansible/.ansible-lint ansible/
+	for playbook in site deploy lint-nginx; do \
+	  $(OPS)/ansible-playbook -i $(LOCAL_INVENTORY) ansible/$$playbook.yml --syntax-check; \
+	done
+	@scripts/apt-ensure nginx
+	$(OPS)/ansible-playbook -i localhost, -c local ansible/lint-nginx.yml
+	PATH=$(CURDIR)/$(OPS):$$PATH ansible/tests/preflight.sh
+
+.PHONY: test-e2e
+test-e2e: up ## End-to-end tests of the deployed stack on the local VPS
+	PATH=$(CURDIR)/$(OPS):$$PATH $(OPS)/pytest -c tests/pytest.ini tests
 
 # --- everything --------------------------------------------------------------
 
 .PHONY: test
-test: lint test-backend ## Run every test
+test: lint test-backend test-e2e ## Run every test: linters, backend, the deployed stack

@@ -1,0 +1,69 @@
+"""The systemd units and the data stores on the VPS."""
+
+import pytest
+
+UNITS = ["tdc-gunicorn.socket", "tdc-gunicorn.service", "tdc-celery-worker.service",
+         "tdc-celery-beat.service", "nginx.service", "mariadb.service", "redis-server.service"]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_unit_is_active_and_enabled(vps, unit):
+    assert vps.run(f"systemctl is-active {unit}", check=False).strip() == "active"
+    assert vps.run(f"systemctl is-enabled {unit}", check=False).strip() == "enabled"
+
+
+@pytest.mark.parametrize("unit", ["tdc-gunicorn.service", "tdc-celery-worker.service",
+                                  "tdc-celery-beat.service"])
+def test_app_units_run_as_the_app_user_and_restart_on_failure(vps, unit):
+    props = dict(line.split("=", 1) for line in vps.run(
+        f"systemctl show {unit} -p User -p Restart -p MainPID").splitlines())
+    assert props["User"] == "tdc"
+    assert props["Restart"] in {"on-failure", "always"}
+    owner = vps.run(f"ps -o user= -p {props['MainPID']}").strip()
+    assert owner == "tdc"
+
+
+def test_gunicorn_is_notify_type_behind_its_socket(vps):
+    assert vps.run("systemctl show tdc-gunicorn.service -p Type --value").strip() == "notify"
+    listen = vps.run("systemctl show tdc-gunicorn.socket -p Listen --value")
+    assert "/run/" in listen
+
+
+def listening(vps) -> list[tuple[str, str]]:
+    """(local address, process) of every listening TCP socket on the VPS."""
+    rows = []
+    for line in vps.run("ss -Hltnp").splitlines():
+        fields = line.split()
+        rows.append((fields[3], fields[-1] if len(fields) > 5 else ""))
+    return rows
+
+
+@pytest.mark.parametrize(("process", "port"), [("mariadbd", "3306"), ("redis-server", "6379")])
+def test_data_stores_listen_on_loopback_only(vps, process, port):
+    sockets = [addr for addr, proc in listening(vps) if process in proc]
+    assert sockets, f"{process} is not listening"
+    for address in sockets:
+        host = address.rsplit(":", 1)[0]
+        assert host in {"127.0.0.1", "[::1]"}, f"{process} listens on {address}"
+
+
+def test_redis_requires_a_password(vps):
+    answer = vps.run("redis-cli -h 127.0.0.1 ping", check=False)
+    assert "NOAUTH" in answer or "Authentication required" in answer
+
+
+def test_mysql_has_no_anonymous_users_nor_test_database(vps):
+    users = vps.run("mariadb -N -e \"SELECT CONCAT(User,'@',Host) FROM mysql.user\"").split()
+    assert not [u for u in users if u.startswith("@")]
+    assert "test" not in vps.run("mariadb -N -e 'SHOW DATABASES'").split()
+
+
+def test_env_file_is_private_to_the_app_user(vps):
+    stat = vps.run("stat -L -c '%a %U' /srv/tdc/current/.env").split()
+    assert stat == ["600", "tdc"]
+
+
+def test_current_points_at_a_release(vps):
+    target = vps.run("readlink -f /srv/tdc/current").strip()
+    assert target.startswith("/srv/tdc/releases/")
+    assert vps.run(f"test -x {target}/venv/bin/gunicorn && echo ok").strip() == "ok"
