@@ -37,6 +37,14 @@ class Vps:
                                  f"{result.stderr.strip() or result.stdout.strip()}")
         return result.stdout
 
+    def session(self) -> requests.Session:
+        """A client that trusts only the VPS's CA and ignores proxy/CA environment
+        variables (REQUESTS_CA_BUNDLE would otherwise replace the CA given here)."""
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = self.ca_bundle
+        return session
+
     def url(self, path: str, scheme: str = "https", host: str = SITE) -> str:
         return f"{scheme}://{host}{path}"
 
@@ -44,10 +52,10 @@ class Vps:
         """Poll readiness through nginx until it answers 200 (or time runs out)."""
         deadline = time.monotonic() + seconds
         last: requests.Response | Exception | None = None
+        client = self.session()
         while time.monotonic() < deadline:
             try:
-                last = requests.get(self.url("/api/v1/health/ready"), verify=self.ca_bundle,
-                                    timeout=10)
+                last = client.get(self.url("/api/v1/health/ready"), timeout=10)
                 if last.status_code == 200:
                     return last
             except requests.RequestException as exc:
@@ -88,10 +96,8 @@ def _resolve_site_to(address: str) -> None:
 @pytest.fixture(scope="session")
 def site(vps) -> requests.Session:
     """A client of the public site that verifies the certificate against the VPS's CA."""
-    session = requests.Session()
-    session.verify = vps.ca_bundle
     vps.wait_until_ready()
-    return session
+    return vps.session()
 
 
 def pytest_collection_modifyitems(items):

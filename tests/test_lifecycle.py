@@ -7,7 +7,6 @@ import time
 import uuid
 
 import pytest
-import requests
 from conftest import REPO
 
 pytestmark = pytest.mark.disruptive
@@ -53,6 +52,6 @@ def test_reboot_brings_every_service_back_with_the_data(site, vps):
     for unit in ("tdc-gunicorn.socket", "tdc-gunicorn", "tdc-celery-worker", "tdc-celery-beat",
                  "nginx", "mariadb", "redis-server"):
         assert vps.run(f"systemctl is-active {unit}", check=False).strip() == "active", unit
-    login = requests.post(vps.url("/api/v1/auth/login"), verify=vps.ca_bundle, timeout=15,
-                          json={"email": member["email"], "password": member["password"]})
+    login = site.post(vps.url("/api/v1/auth/login"), timeout=15,
+                      json={"email": member["email"], "password": member["password"]})
     assert login.status_code == 200, login.text
