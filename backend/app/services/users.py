@@ -6,6 +6,7 @@ from mysql.connector.errors import IntegrityError
 
 from app.models.user import PUBLIC_COLUMNS, User
 from app.services.passwords import hash_password
+from app.services.queries import fetch_page
 from app.utils.db import execute, fetch_all, fetch_one, get_cursor
 
 
@@ -73,11 +74,17 @@ def find_user_by_email(email: str) -> User | None:
     return User.from_row(row) if row else None
 
 
+LIST_USERS = f"""
+SELECT {PUBLIC_COLUMNS}, COUNT(*) OVER () AS total
+FROM users
+ORDER BY id
+LIMIT %(limit)s OFFSET %(offset)s"""  # noqa: S608 (a constant column list)
+
+COUNT_USERS = "SELECT COUNT(*) AS total FROM users"
+
+
 def list_users(page: int, per_page: int) -> tuple[list[User], int]:
-    rows = fetch_all(
-        f"SELECT {PUBLIC_COLUMNS} FROM users ORDER BY id LIMIT %s OFFSET %s",  # noqa: S608 (a constant column list)
-        (per_page, (page - 1) * per_page))
-    total = fetch_one("SELECT COUNT(*) AS n FROM users")["n"]
+    rows, total = fetch_page(LIST_USERS, COUNT_USERS, {}, page, per_page)
     return [User.from_row(row) for row in rows], total
 
 
