@@ -65,7 +65,8 @@ def test_a_release_under_load_loses_no_request(site, vps):
 def test_a_broken_release_is_rolled_back_and_loses_no_request(site, vps):
     before = current_release(vps)
     with Traffic(vps) as traffic:
-        run = playbook("deploy", "-e", f"app_source_ref={broken_commit()}")
+        run = playbook("deploy", "-e", f"app_source_ref={broken_commit()}",
+                       "-e", "app_release_ready_retries=3")
     assert run.returncode != 0, "the broken release passed its check: " + output(run)
     assert "ROLLED BACK" in run.stdout, output(run)
     assert current_release(vps) == before
