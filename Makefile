@@ -101,6 +101,24 @@ deploy: ops-venv ## Provision INVENTORY (production by default) with site.yml
 release: ops-venv ## Ship a new release of the app only (deploy.yml) to INVENTORY
 	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/deploy.yml $(ARGS)
 
+.PHONY: rollback
+rollback: ops-venv ## Go back one release on INVENTORY (rollback.yml)
+	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/rollback.yml $(ARGS)
+
+.PHONY: backup
+backup: ops-venv ## Dump the database of INVENTORY now and fetch it into backups/
+	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/backup.yml $(ARGS)
+
+.PHONY: restore
+restore: ops-venv ## Put a dump back on INVENTORY: make restore FILE=backups/<host>/<dump>.sql.gz
+	@test -f "$(FILE)" || { echo "make restore FILE=<a dump fetched by make backup>" >&2; exit 2; }
+	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/restore.yml -e backup_restore_file=$(abspath $(FILE)) $(ARGS)
+
+.PHONY: bench
+bench: ops-venv ## Benchmark the local VPS: nginx vs gunicorn, microcache, deploy times (recreates it)
+	@scripts/apt-ensure wrk
+	$(OPS)/python scripts/bench-vps $(ARGS)
+
 # --- checks ------------------------------------------------------------------
 
 .PHONY: lint
@@ -114,7 +132,7 @@ lint-python: venv
 lint-ops: ops-venv
 	$(OPS)/yamllint -c ansible/.yamllint ansible/
 	$(OPS)/ansible-lint --offline -c ansible/.ansible-lint ansible/
-	for playbook in site deploy lint-nginx; do \
+	for playbook in site deploy rollback backup restore lint-nginx; do \
 	  $(OPS)/ansible-playbook -i $(LOCAL_INVENTORY) ansible/$$playbook.yml --syntax-check; \
 	done
 	@scripts/apt-ensure nginx

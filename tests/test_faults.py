@@ -1,0 +1,67 @@
+"""Faults the site survives: a killed gunicorn worker or master, a killed Celery worker,
+a restart of Redis or MariaDB. After each, readiness is back within the bound the case
+states, requests succeed again, and a task queued around the fault runs once it is back."""
+
+import time
+
+import pytest
+from test_members import mail_sink, new_member, wait_for  # noqa: F401 (mail_sink is a fixture)
+
+pytestmark = pytest.mark.disruptive
+
+QUEUE_WELCOME = ("cd /srv/tdc/current && runuser -u tdc -- env TDC_ENV_FILE=/srv/tdc/shared/.env "
+                 "venv/bin/celery -A app.tasks call tdc.send_welcome_email --args '[{user_id}]'")
+
+
+def main_pid(vps, unit: str) -> str:
+    return vps.run(f"systemctl show -p MainPID --value {unit}").strip()
+
+
+# (name, command on the VPS, seconds until readiness must be back, queue the task first)
+FAULTS = [
+    ("gunicorn worker killed",
+     "kill -9 $(pgrep -P $(systemctl show -p MainPID --value tdc-gunicorn) | head -n 1)",
+     15, True),
+    ("gunicorn master killed", "kill -9 $(systemctl show -p MainPID --value tdc-gunicorn)",
+     30, True),
+    # Killed first, the task queued while it is down.
+    ("celery worker killed", "kill -9 $(systemctl show -p MainPID --value tdc-celery-worker)",
+     45, False),
+    ("redis restarted", "systemctl restart redis-server", 45, True),
+    ("mariadb restarted", "systemctl restart mariadb", 60, True),
+]
+
+
+@pytest.fixture(scope="module")
+def member_id(site, vps):
+    member = new_member()
+    response = site.post(vps.url("/api/v1/auth/register"), json=member, timeout=15)
+    assert response.status_code == 201, response.text
+    return response.json()["data"]["id"], member["email"]
+
+
+@pytest.mark.parametrize(("name", "command", "bound", "queue_first"), FAULTS,
+                         ids=[fault[0] for fault in FAULTS])
+def test_the_site_recovers(site, vps, mail_sink, member_id, name, command, bound,  # noqa: F811
+                           queue_first):
+    user_id, email = member_id
+
+    def mails() -> int:
+        return vps.run("journalctl -u tdc-e2e-smtp -o cat --no-pager").count(email)
+
+    sent_before = mails()
+    if queue_first:
+        vps.run(QUEUE_WELCOME.format(user_id=user_id))
+    started = time.monotonic()
+    vps.run(command)
+    if not queue_first:
+        vps.run(QUEUE_WELCOME.format(user_id=user_id))
+
+    vps.wait_until_ready(seconds=bound)
+    recovered = time.monotonic() - started
+    client = vps.session()
+    answers = [client.get(vps.url(path), timeout=15).status_code
+               for path in ("/api/v1/locations", "/api/v1/events", "/api/v1/health") * 10]
+    assert answers == [200] * len(answers), f"{name}: after recovery {answers}"
+    assert wait_for(lambda: mails() > sent_before, 60), \
+        f"{name}: the task queued around the fault never ran (ready after {recovered:.1f} s)"

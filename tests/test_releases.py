@@ -1,0 +1,88 @@
+"""Releases under load: a normal one loses no request, a broken one is rolled back
+automatically while the old release keeps answering, and `make rollback` goes back one."""
+
+import os
+import subprocess
+
+import pytest
+from conftest import REPO
+from ops import Traffic, output, playbook
+
+pytestmark = pytest.mark.disruptive
+
+READINESS = "backend/app/services/readiness.py"
+
+
+def current_release(vps) -> str:
+    return vps.run("readlink /srv/tdc/current").strip()
+
+
+def workers_on(vps, release: str) -> bool:
+    """Every gunicorn worker maps its venv's C extensions from RELEASE."""
+    script = ("main=$(systemctl show -p MainPID --value tdc-gunicorn); "
+              f"for w in $(pgrep -P $main); do grep -q ' {release}/venv/' /proc/$w/maps "
+              "|| echo old $w; done; pgrep -c -P $main")
+    lines = vps.run(script).split()
+    return "old" not in lines and int(lines[-1]) > 0
+
+
+def broken_commit() -> str:
+    """A commit object (on no branch) of HEAD whose readiness check always fails: what a
+    release with a bad dependency or setting looks like from outside."""
+    def git(*args, **kwargs):
+        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
+                              check=True, **kwargs).stdout.strip()
+
+    source = git("show", f"HEAD:{READINESS}")
+    broken = source.replace('fetch_one("SELECT 1 AS ok")',
+                            'raise RuntimeError("this release is broken on purpose")')
+    assert broken != source, "the readiness check changed: update this test's patch"
+    blob = git("hash-object", "-w", "--stdin", input=broken)
+    index = REPO / ".build" / "broken-release.index"
+    index.parent.mkdir(exist_ok=True)
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+    subprocess.run(["git", "-C", str(REPO), "read-tree", "HEAD"], env=env, check=True)
+    subprocess.run(["git", "-C", str(REPO), "update-index", "--cacheinfo",
+                    f"100644,{blob},{READINESS}"], env=env, check=True)
+    tree = subprocess.run(["git", "-C", str(REPO), "write-tree"], env=env, check=True,
+                          capture_output=True, text=True).stdout.strip()
+    index.unlink()
+    return git("commit-tree", tree, "-p", "HEAD", "-m", "A release whose readiness fails")
+
+
+def test_a_release_under_load_loses_no_request(site, vps):
+    before = current_release(vps)
+    with Traffic(vps) as traffic:
+        run = playbook("deploy")
+    assert run.returncode == 0, output(run)
+    after = current_release(vps)
+    assert after != before
+    traffic.assert_none_lost()
+    assert workers_on(vps, after), "gunicorn workers still run the old release's code"
+    vps.wait_until_ready(seconds=30)
+
+
+def test_a_broken_release_is_rolled_back_and_loses_no_request(site, vps):
+    before = current_release(vps)
+    with Traffic(vps) as traffic:
+        run = playbook("deploy", "-e", f"app_source_ref={broken_commit()}",
+                       "-e", "app_release_ready_retries=3")
+    assert run.returncode != 0, "the broken release passed its check: " + output(run)
+    assert "ROLLED BACK" in run.stdout, output(run)
+    assert current_release(vps) == before
+    traffic.assert_none_lost()
+    assert workers_on(vps, before)
+    assert site.get(vps.url("/api/v1/health/ready"), timeout=15).status_code == 200
+
+
+def test_rollback_goes_back_one_release(site, vps):
+    releases = vps.run("ls -d /srv/tdc/releases/*/ | sed 's:/$::'").split()
+    current = current_release(vps)
+    older = [release for release in sorted(releases) if release < current]
+    assert older, "no older release to roll back to"
+    with Traffic(vps) as traffic:
+        run = playbook("rollback")
+    assert run.returncode == 0, output(run)
+    assert current_release(vps) == older[-1]
+    traffic.assert_none_lost()
+    assert workers_on(vps, older[-1])
