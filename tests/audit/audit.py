@@ -293,6 +293,10 @@ def check_mysql(vps: Vps) -> Result:
         problems.append("local_infile on")
     if query("SELECT @@bind_address") not in {"127.0.0.1", "localhost"}:
         problems.append("bind " + query("SELECT @@bind_address"))
+    # What listens, not only what the server was told (socket activation can differ).
+    for line in vps.run("ss -Hltn sport = :3306").splitlines():
+        if line.split()[3].rsplit(":", 1)[0] not in {"127.0.0.1", "[::1]"}:
+            problems.append("listens on " + line.split()[3])
     figure = ("no anon/test/remote root, app on tdc.* only, local_infile 0, 127.0.0.1"
               if not problems else "; ".join(problems))
     return "mariadb", figure, "dev-sec mysql baseline", not problems
