@@ -38,6 +38,14 @@ def run(argv: list[str], timeout: float = 300, **kwargs) -> subprocess.Completed
                           **kwargs)
 
 
+def reset_rate_limits(vps: Vps) -> None:
+    """Forget the API's rate-limit counters, so a run does not inherit the last one's."""
+    vps.run("export REDISCLI_AUTH=$(awk '$1 == \"requirepass\" {print $2}' "
+            "/etc/redis/redis.conf); redis-cli --no-auth-warning -h 127.0.0.1 "
+            "--scan --pattern 'tdc:ratelimit*' | xargs -r redis-cli --no-auth-warning "
+            "-h 127.0.0.1 DEL >/dev/null")
+
+
 def local_secret(name: str) -> str:
     return (LOCAL_SECRETS / name).read_text().strip()
 
@@ -381,6 +389,7 @@ def check_secrets_vps(vps: Vps) -> Result:
 
 
 def check_schemathesis(vps: Vps, site: requests.Session) -> Result:
+    reset_rate_limits(vps)
     # A member's token, not an admin's: fuzzing admin routes would change the site's data
     # at random. Admin routes answer this token 403, which they document.
     member_token = member_login(site, vps)
@@ -475,6 +484,7 @@ def check_token_attacks(vps: Vps, site: requests.Session) -> Result:
 
 
 def check_login_rate_limit(vps: Vps, site: requests.Session) -> Result:
+    reset_rate_limits(vps)
     statuses = []
     for _ in range(15):
         response = site.post(vps.url("/api/v1/auth/login"), timeout=10,
@@ -490,6 +500,7 @@ def check_login_rate_limit(vps: Vps, site: requests.Session) -> Result:
 def check_client_address(vps: Vps) -> Result:
     # The e2e test already proves it (real address logged, forged X-Forwarded-For ignored).
     test = "tests/test_members.py::test_member_logs_in_and_the_app_sees_the_real_client"
+    reset_rate_limits(vps)
     out = run([str(OPS / "pytest"), "-q", "-c", "tests/pytest.ini", test], cwd=REPO,
               env={**os.environ, "VPS_ADDRESS": vps.address, "VPS_CA_BUNDLE": vps.ca_bundle,
                    "VPS_SSH": shlex.join(vps.ssh_prefix)})
@@ -507,6 +518,7 @@ def main() -> int:
     _resolve_site_to(vps.address)
     site = vps.session()
     vps.wait_until_ready()
+    reset_rate_limits(vps)
     checks: list[tuple[str, Callable[[], Result]]] = [
         ("TLS", lambda: check_tls(vps)),
         ("HTTP security headers", lambda: check_headers(vps, site)),
