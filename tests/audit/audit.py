@@ -42,7 +42,7 @@ def reset_rate_limits(vps: Vps) -> None:
     """Forget the API's rate-limit counters, so a run does not inherit the last one's."""
     vps.run("export REDISCLI_AUTH=$(awk '$1 == \"requirepass\" {print $2}' "
             "/etc/redis/redis.conf); redis-cli --no-auth-warning -h 127.0.0.1 "
-            "--scan --pattern 'tdc:ratelimit*' | xargs -r redis-cli --no-auth-warning "
+            "--scan --pattern '*tdc:ratelimit/*' | xargs -r redis-cli --no-auth-warning "
             "-h 127.0.0.1 DEL >/dev/null")
 
 
