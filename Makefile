@@ -34,10 +34,11 @@ $(BIN)/.installed: backend/requirements.txt backend/requirements-dev.txt
 .PHONY: venv
 venv: $(BIN)/.installed ## Create the backend virtualenv from the pinned requirements
 
-$(OPS)/.installed: ansible/requirements.txt tests/requirements.txt
+$(OPS)/.installed: ansible/requirements.txt tests/requirements.txt tests/audit/requirements.txt
 	$(PYTHON) -m venv $(OPS_VENV)
 	$(OPS)/pip install --quiet --upgrade pip
-	$(OPS)/pip install --quiet -r ansible/requirements.txt -r tests/requirements.txt
+	$(OPS)/pip install --quiet -r ansible/requirements.txt -r tests/requirements.txt \
+	  -r tests/audit/requirements.txt
 	touch $@
 
 .PHONY: ops-venv
@@ -143,7 +144,13 @@ lint-ops: ops-venv
 test-e2e: up ## End-to-end tests of the deployed stack on the local VPS
 	PATH=$(CURDIR)/$(OPS):$$PATH $(OPS)/pytest -c tests/pytest.ini tests
 
+# Every hardening figure (TLS, headers, nginx, systemd, SSH, firewall, data stores,
+# secrets, the API under hostile input) in one table; fails when a check fails.
+.PHONY: audit
+audit: up ## Audit the deployed stack's hardening with standard tools; one table
+	$(OPS)/python tests/audit/audit.py
+
 # --- everything --------------------------------------------------------------
 
 .PHONY: test
-test: lint test-backend test-e2e ## Run every test: linters, backend, the deployed stack
+test: lint test-backend test-e2e audit ## Run every test: linters, backend, the deployed stack, the audit

@@ -22,6 +22,9 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 # Recycle workers now and then so a slow leak never grows unbounded.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1000)
+# Accept request lines as long as nginx passes them (its 8k header buffers): gunicorn's
+# default of 4094 answered longer ones with an HTML 414 the API does not describe.
+limit_request_line = 8190
 # The app logs each request itself (JSON, with request id); gunicorn logs only errors.
 accesslog = None
 errorlog = "-"

@@ -293,6 +293,8 @@ ensure_pebble_cert() {
   chmod 0600 "$dir/api-key.pem"
 }
 
+# Certificates for 90 days, as Let's Encrypt issues them (pebble's default of five years
+# fails Mozilla's 366-day limit that sslyze checks).
 write_pebble_config() {
   local dir=$state/pebble
   cat >"$dir/config.json" <<EOF
@@ -305,7 +307,8 @@ write_pebble_config() {
     "httpPort": 80,
     "tlsPort": 443,
     "ocspResponderURL": "",
-    "externalAccountBindingRequired": false
+    "externalAccountBindingRequired": false,
+    "certificateValidityPeriod": 7776000
   }
 }
 EOF

@@ -66,10 +66,15 @@ OPENAPI_PATHS = {
     },
     "/api/v1/auth/logout": {
         "post": operation("Revoke the token of this request", "Auth",
-                          {"204": NO_CONTENT}, role="user"),
+                          {"204": NO_CONTENT}, role="user", errors=(429,),
+                          description="Rate limited per client address by nginx, as all "
+                                      "of /auth."),
     },
     "/api/v1/auth/me": {
-        "get": operation("Get the member of this token", "Auth", _user, role="user"),
+        "get": operation("Get the member of this token", "Auth", _user, role="user",
+                         errors=(429,),
+                         description="Rate limited per client address by nginx, as all "
+                                     "of /auth."),
     },
     "/api/v1/admin/users": {
         "get": operation(
