@@ -122,6 +122,8 @@ def test_date_window(client, programme, query, expected):
 
 @pytest.mark.parametrize(("query", "field"), [
     ("from=yesterday", "from"),
+    ("to=0.5", "to"),  # a number is not read as a Unix timestamp
+    ("from=1767225600", "from"),
     ("from=2026-13-01T00:00:00Z", "from"),
     ("from=2026-05-01T20:00:00", "from"),  # no time zone: ambiguous
     ("to=2026-05-01T20:00:00+02:00", "to"),  # "+" decoded as a space

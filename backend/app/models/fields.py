@@ -4,7 +4,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SLUG_MAX = 64
@@ -33,6 +33,22 @@ def _text(value: str) -> str:
     return value
 
 
+# pydantic alone would also read numbers as Unix timestamps ("0.5"): the API takes
+# ISO 8601 text only.
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _iso_8601(value: object) -> object:
+    if not isinstance(value, str):
+        return value  # a datetime from code, or a wrong type pydantic reports
+    if not _ISO_DATETIME.match(value):
+        raise ValueError("must be an ISO 8601 date and time with a time zone")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date and time with a time zone") from None
+
+
 def _utc_naive(value: datetime) -> datetime:
     """Convert to UTC and drop the zone and microseconds: the form DATETIME columns store."""
     try:
@@ -59,7 +75,7 @@ Slug = Annotated[str, Field(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATT
 Text = Annotated[str, Field(max_length=TEXT_MAX), AfterValidator(_text)]
 HexColour = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$", examples=["#6B3FA0"])]
 # ISO 8601 with a time zone in; naive UTC out to the service (see _utc_naive).
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc_naive)]
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(_utc_naive)]
 
 
 def iso_utc(value: datetime | None) -> str | None:
