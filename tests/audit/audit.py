@@ -157,9 +157,10 @@ def check_nginx_limits(vps: Vps) -> Result:
         "auth limit_req": r"location /api/v1/auth/ \{\s*limit_req zone=tdc_auth",
     }
     missing = [name for name, pattern in wanted.items() if not re.search(pattern, config)]
-    # The limit itself: a burst of /auth/me answers 429 from nginx, in the envelope.
+    # The limit itself: a burst of auth writes (logout without a token: no side effect)
+    # answers 429 from nginx, in the envelope. Reads such as GET /auth/me are not counted.
     session = vps.session()
-    statuses = [session.get(vps.url("/api/v1/auth/me"), timeout=10) for _ in range(30)]
+    statuses = [session.post(vps.url("/api/v1/auth/logout"), timeout=10) for _ in range(30)]
     limited = [r for r in statuses if r.status_code == 429]
     envelope = bool(limited) and limited[0].json() == {"success": False,
                                                       "error": "Too many requests"}
