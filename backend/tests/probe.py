@@ -15,6 +15,10 @@ def create_probe_app(config) -> Flask:
     def probe_db():
         return success(fetch_one("SELECT 41 + 1 AS answer"))
 
+    @app.get("/api/v1/_probe/db-error")
+    def probe_db_error():
+        return success(fetch_one("SELECT no_such_column FROM locations"))
+
     @app.get("/api/v1/_probe/boom")
     def probe_boom():
         raise RuntimeError("secret internals")

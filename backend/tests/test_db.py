@@ -1,10 +1,12 @@
 """The db helpers against a real MariaDB: commit, rollback, pooling, outages."""
 
 import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from app.config import TestingConfig as AppTestingConfig
+from app.utils import db
 from app.utils.db import (
     DatabaseUnavailable,
     execute,
@@ -13,6 +15,7 @@ from app.utils.db import (
     fetch_one,
     get_cursor,
 )
+from tests.conftest import DB_NAME, root_connection
 from tests.probe import create_probe_app
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
@@ -69,6 +72,25 @@ def test_get_cursor_rolls_back_a_failing_block(app, app_context):
         assert fetch_one("SELECT COUNT(*) AS n FROM locations")["n"] == 0
 
 
+def test_nested_block_joins_the_outer_transaction(app, app_context):
+    with pytest.raises(ZeroDivisionError), get_cursor() as outer:
+        outer.execute(INSERT_LOCATION, ("outer", "Outer", 1))
+        with get_cursor() as inner:
+            inner.execute(INSERT_LOCATION, ("inner", "Inner", 2))
+        raise ZeroDivisionError
+    assert fetch_one("SELECT COUNT(*) AS n FROM locations")["n"] == 0
+
+
+def test_reads_hold_no_snapshot_between_statements(app_context, mariadb):
+    # One app context (a Celery task, a CLI command) reads, then sees what others commit.
+    assert fetch_one("SELECT COUNT(*) AS n FROM locations")["n"] == 0
+    other = root_connection(mariadb)
+    other.cursor().execute(f"INSERT INTO {DB_NAME}.locations (slug, name) VALUES (%s, %s)",  # noqa: S608 (a constant)
+                           ("new", "New"))
+    other.close()
+    assert fetch_one("SELECT COUNT(*) AS n FROM locations")["n"] == 1
+
+
 def test_failing_batch_leaves_nothing_behind(app_context):
     with pytest.raises(Exception, match="Duplicate entry"):
         execute_many(INSERT_LOCATION, [("dup", "One", 1), ("dup", "Two", 2)])
@@ -117,6 +139,56 @@ def test_pool_survives_a_mariadb_restart(probe, mariadb):
     for _ in range(probe.config["DB_POOL_SIZE"] + 1):
         response = client.get("/api/v1/_probe/db")
         assert response.status_code == 200, response.get_json()
+
+
+@pytest.fixture
+def server_pings(mariadb) -> Iterator[Callable[[], int]]:
+    """COM_PINGs the server has answered so far (MariaDB counts them as admin commands).
+
+    Read over one open connection: connecting and closing count as admin commands too.
+    """
+    cnx = root_connection(mariadb)
+    cursor = cnx.cursor()
+
+    def count() -> int:
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Com_admin_commands'")
+        return int(cursor.fetchone()[1])
+
+    yield count
+    cnx.close()
+
+
+@pytest.fixture
+def one_connection_probe(service_env, monkeypatch):
+    monkeypatch.setenv("DB_POOL_SIZE", "1")
+    app = create_probe_app(AppTestingConfig)
+    yield app.test_client()
+    app.extensions["tdc_db"].close()
+
+
+def test_connection_healthy_moments_ago_is_not_pinged(one_connection_probe, server_pings):
+    assert one_connection_probe.get("/api/v1/_probe/db").status_code == 200
+    before = server_pings()
+    for _ in range(3):
+        assert one_connection_probe.get("/api/v1/_probe/db").status_code == 200
+    assert server_pings() == before
+
+
+def test_connection_idle_past_the_window_is_pinged(one_connection_probe, server_pings, monkeypatch):
+    monkeypatch.setattr(db, "ALIVE_WINDOW_SECONDS", 0)
+    before = server_pings()
+    for _ in range(3):
+        assert one_connection_probe.get("/api/v1/_probe/db").status_code == 200
+    assert server_pings() == before + 3
+
+
+def test_connection_given_back_after_an_error_is_pinged(one_connection_probe, server_pings):
+    assert one_connection_probe.get("/api/v1/_probe/db").status_code == 200
+    before = server_pings()
+    assert one_connection_probe.get("/api/v1/_probe/db-error").status_code == 500
+    assert server_pings() == before  # it was healthy moments before
+    assert one_connection_probe.get("/api/v1/_probe/db").status_code == 200
+    assert server_pings() == before + 1
 
 
 def test_acquire_outside_any_server_reports_unavailable(service_env, monkeypatch):

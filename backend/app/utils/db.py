@@ -1,12 +1,18 @@
 """MariaDB/MySQL access: the `tdc_pool` connection pool and raw, parameterized SQL helpers.
 
 A request (or task, or CLI command) takes one pooled connection the first time it needs
-one and gives it back at teardown. Every helper runs inside `get_cursor()`, which commits
-when its block succeeds and rolls back when it raises.
+one and gives it back at teardown. Pooled connections run in autocommit: a single
+statement (`fetch_one`, `fetch_all`, `execute`) is its own transaction and costs one
+round trip, with no COMMIT after it and no snapshot left open between requests.
+Statements that must succeed or fail together run inside `get_cursor()`, a transaction
+that commits when its block succeeds and rolls back when it raises.
 """
 
 import logging
+import math
+import queue
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +21,13 @@ import mysql.connector
 from flask import Flask, current_app, g
 from mysql.connector import pooling
 from mysql.connector.errors import Error as MySQLError
+from mysql.connector.errors import InterfaceError, PoolError
+
+try:
+    from mysql.connector.connection_cext import CMySQLConnection
+    from mysql.connector.cursor_cext import CMySQLCursorDict
+except ImportError:  # the C extension is optional; cursors then come from cursor()
+    CMySQLConnection = CMySQLCursorDict = None
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +39,41 @@ Params = Sequence[Any] | dict[str, Any] | None
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached, or no pooled connection freed up in time."""
+
+
+# A connection given back without error this recently is handed out again without a ping.
+ALIVE_WINDOW_SECONDS = 0.5
+_ALIVE_AT = "tdc_alive_at"  # attribute on the real connection: when it last proved healthy
+
+
+class AliveWindowPool(pooling.MySQLConnectionPool):
+    """mysql-connector's pool, minus the ping for a connection that was healthy moments ago.
+
+    The stock `get_connection` pings every connection it hands out: a round trip per
+    request, as costly under load as the query itself. A connection given back healthy
+    within ALIVE_WINDOW_SECONDS is handed out as it is (HikariCP's alive-bypass window);
+    any other is pinged and, when dead (a database restart), reconnected, as the stock
+    pool does. A restart shorter than the window could cost one request per connection.
+    """
+
+    def get_connection(self) -> pooling.PooledMySQLConnection:
+        with pooling.CONNECTION_POOL_LOCK:
+            try:
+                cnx = self._cnx_queue.get(block=False)
+            except queue.Empty as err:
+                raise PoolError("Failed getting connection; pool exhausted") from err
+            recently_alive = (time.monotonic() - getattr(cnx, _ALIVE_AT, -math.inf)
+                              < ALIVE_WINDOW_SECONDS)
+            current = cnx.pool_config_version == self._config_version
+            if not (recently_alive and current) and (not cnx.is_connected() or not current):
+                cnx.config(**self._cnx_config)
+                try:
+                    cnx.reconnect()
+                except InterfaceError:
+                    self._queue_connection(cnx)  # keep the slot; the next checkout retries
+                    raise
+                cnx.pool_config_version = self._config_version
+            return pooling.PooledMySQLConnection(self, cnx)
 
 
 class ConnectionPool:
@@ -50,7 +98,7 @@ class ConnectionPool:
         if self._pool is None:
             with self._create_lock:
                 if self._pool is None:
-                    self._pool = pooling.MySQLConnectionPool(
+                    self._pool = AliveWindowPool(
                         pool_name=POOL_NAME, pool_size=self.size, pool_reset_session=False,
                         **self.settings)
         return self._pool
@@ -59,8 +107,8 @@ class ConnectionPool:
         if not self._slots.acquire(timeout=self.timeout):
             raise DatabaseUnavailable("all database connections are busy")
         try:
-            # get_connection pings the pooled connection and reconnects a dead one
-            # (after a database restart), so callers never see a stale connection.
+            # A connection not known to be alive is pinged and reconnected when dead
+            # (after a database restart), so callers do not see a stale connection.
             return self._get_pool().get_connection()
         except MySQLError as exc:
             self._slots.release()
@@ -75,10 +123,12 @@ class ConnectionPool:
             self._pool._remove_connections()
             self._pool = None
 
-    def release(self, cnx: pooling.PooledMySQLConnection) -> None:
+    def release(self, cnx: pooling.PooledMySQLConnection, healthy: bool = True) -> None:
+        """Give `cnx` back; `healthy` when none of its statements failed."""
         try:
-            if cnx.in_transaction:  # a block that neither committed nor rolled back
+            if cnx.in_transaction:  # a transaction cut short (e.g. a worker timeout)
                 cnx.rollback()
+            setattr(cnx._cnx, _ALIVE_AT, time.monotonic() if healthy else -math.inf)
             cnx.close()  # back to the pool
         except MySQLError as exc:
             log.warning("pooled connection returned broken: %s", exc)
@@ -86,7 +136,7 @@ class ConnectionPool:
             self._slots.release()
 
 
-def connection_settings(config: dict[str, Any]) -> dict[str, Any]:
+def connection_settings(config: dict[str, Any], autocommit: bool = True) -> dict[str, Any]:
     """Translate the app's DB_* settings into mysql-connector arguments."""
     settings: dict[str, Any] = {
         "database": config["DB_NAME"],
@@ -95,7 +145,7 @@ def connection_settings(config: dict[str, Any]) -> dict[str, Any]:
         "charset": "utf8mb4",
         "collation": "utf8mb4_unicode_ci",
         "time_zone": "+00:00",
-        "autocommit": False,
+        "autocommit": autocommit,
         "connection_timeout": config["DB_CONNECT_TIMEOUT"],
     }
     if config.get("DB_UNIX_SOCKET"):
@@ -127,18 +177,51 @@ def get_connection() -> pooling.PooledMySQLConnection:
 def _release_connection(_exc: BaseException | None = None) -> None:
     cnx = g.pop("db_connection", None)
     if cnx is not None:
-        _pool().release(cnx)
+        _pool().release(cnx, healthy=not g.pop("db_failed", False))
+
+
+def _dict_cursor(cnx: pooling.PooledMySQLConnection) -> Any:
+    """A cursor whose rows are dicts.
+
+    The C extension's `cursor()` pings the server before it builds one, a second round
+    trip after the ping the pool already made at checkout; the cursor is built directly.
+    """
+    raw = cnx._cnx  # the pooled connection's real connection
+    if CMySQLCursorDict is not None and isinstance(raw, CMySQLConnection):
+        return CMySQLCursorDict(raw)
+    return cnx.cursor(dictionary=True)
+
+
+@contextmanager
+def _statement_cursor() -> Iterator[Any]:
+    """Yield a dict cursor for statements that each commit on their own (autocommit)."""
+    cursor = _dict_cursor(get_connection())
+    try:
+        yield cursor
+    except MySQLError:
+        g.db_failed = True  # have the connection pinged before its next use
+        raise
+    finally:
+        cursor.close()
 
 
 @contextmanager
 def get_cursor() -> Iterator[Any]:
-    """Yield a dict cursor; commit when the block succeeds, roll back when it raises."""
+    """Yield a dict cursor in a transaction: commit when the block succeeds, roll back
+    when it raises. Inside another `get_cursor()` block it joins that transaction."""
     cnx = get_connection()
-    cursor = cnx.cursor(dictionary=True)
+    if cnx.in_transaction:
+        with _statement_cursor() as cursor:
+            yield cursor
+        return
+    cnx.start_transaction()
+    cursor = _dict_cursor(cnx)
     try:
         yield cursor
         cnx.commit()
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, MySQLError):
+            g.db_failed = True
         try:
             cnx.rollback()
         except MySQLError:
@@ -150,7 +233,7 @@ def get_cursor() -> Iterator[Any]:
 
 def fetch_one(query: str, params: Params = None) -> dict[str, Any] | None:
     """Run a query and return its first row as a dict, or None."""
-    with get_cursor() as cursor:
+    with _statement_cursor() as cursor:
         cursor.execute(query, params)
         row = cursor.fetchone()
         cursor.fetchall()  # drain the rest so the connection is reusable
@@ -159,18 +242,18 @@ def fetch_one(query: str, params: Params = None) -> dict[str, Any] | None:
 
 def fetch_all(query: str, params: Params = None) -> list[dict[str, Any]]:
     """Run a query and return every row as a dict."""
-    with get_cursor() as cursor:
+    with _statement_cursor() as cursor:
         cursor.execute(query, params)
         return cursor.fetchall()
 
 
 def execute(query: str, params: Params = None) -> int:
-    """Run an INSERT/UPDATE/DELETE and commit.
+    """Run one INSERT/UPDATE/DELETE (committed: a statement is its own transaction).
 
     Returns the new AUTO_INCREMENT id for an insert that made one, else the number of
     affected rows.
     """
-    with get_cursor() as cursor:
+    with _statement_cursor() as cursor:
         cursor.execute(query, params)
         return cursor.lastrowid or cursor.rowcount
 
@@ -184,4 +267,4 @@ def execute_many(query: str, params_list: Sequence[Params]) -> int:
 
 def connect_direct(config: dict[str, Any]) -> mysql.connector.MySQLConnection:
     """Open an unpooled connection (migrations hold it for a lock and many statements)."""
-    return mysql.connector.connect(**connection_settings(config))
+    return mysql.connector.connect(**connection_settings(config, autocommit=False))
