@@ -23,8 +23,7 @@ SELECT e.id, e.slug, e.title, e.description, e.event_type, e.starts_at, e.ends_a
        l.capacity AS location_capacity, l.mood_category AS location_mood_category,
        l.theme_primary AS location_theme_primary,
        l.theme_secondary AS location_theme_secondary,
-       l.theme_accent AS location_theme_accent, l.is_active AS location_is_active,
-       COUNT(*) OVER () AS total
+       l.theme_accent AS location_theme_accent, l.is_active AS location_is_active
 FROM events e
 JOIN locations l ON l.id = e.location_id""" + FILTERS + """
 ORDER BY e.starts_at, e.id

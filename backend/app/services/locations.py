@@ -9,8 +9,7 @@ from app.utils.db import execute, fetch_one, get_cursor
 
 LIST_LOCATIONS = """
 SELECT id, slug, name, description, capacity, sort_order, is_active, mood_category,
-       theme_primary, theme_secondary, theme_accent, created_at, updated_at,
-       COUNT(*) OVER () AS total
+       theme_primary, theme_secondary, theme_accent, created_at, updated_at
 FROM locations
 WHERE is_active OR %(include_inactive)s
 ORDER BY sort_order, id

@@ -75,7 +75,7 @@ def find_user_by_email(email: str) -> User | None:
 
 
 LIST_USERS = f"""
-SELECT {PUBLIC_COLUMNS}, COUNT(*) OVER () AS total
+SELECT {PUBLIC_COLUMNS}
 FROM users
 ORDER BY id
 LIMIT %(limit)s OFFSET %(offset)s"""  # noqa: S608 (a constant column list)
