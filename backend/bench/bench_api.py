@@ -70,8 +70,11 @@ def process(args: list[str], log: Path, **kwargs) -> Iterator[subprocess.Popen]:
 
 
 @contextmanager
-def mariadb(state: Path) -> Iterator[tuple[int, str]]:
-    """A throwaway MariaDB with database `tdc` and user `tdc`; yields (port, password)."""
+def mariadb(state: Path) -> Iterator[tuple[Path, str, int]]:
+    """A throwaway MariaDB with database `tdc` and user `tdc`; yields (socket, password, pid).
+
+    The app reaches it over its unix socket, as the deployed app does.
+    """
     # mariadbd runs as the mysql user: it must reach the state directory and own its own.
     home = state / "mariadb"
     datadir, sock = home / "data", home / "mysqld.sock"
@@ -86,16 +89,16 @@ def mariadb(state: Path) -> Iterator[tuple[int, str]]:
     args = ["/usr/sbin/mariadbd", "--no-defaults", f"--datadir={datadir}", f"--socket={sock}",
             f"--port={port}", "--bind-address=127.0.0.1", "--user=mysql", "--skip-log-bin",
             f"--pid-file={home / 'mariadbd.pid'}", f"--log-error={home / 'mariadb.err'}"]
-    with process(args, state / "mariadb.log"):
+    with process(args, state / "mariadb.log") as server:
         root = ["mariadb", "--no-defaults", f"--socket={sock}", "-uroot"]
         wait_until(lambda: subprocess.run([*root, "-e", "SELECT 1"],
                                           capture_output=True).returncode == 0, "MariaDB")
         subprocess.run(root, check=True, input=(
             "CREATE DATABASE tdc CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
             "DELETE FROM mysql.global_priv WHERE User = ''; FLUSH PRIVILEGES;"
-            f"CREATE USER 'tdc'@'127.0.0.1' IDENTIFIED BY '{password}';"
-            "GRANT ALL PRIVILEGES ON tdc.* TO 'tdc'@'127.0.0.1';").encode())
-        yield port, password
+            f"CREATE USER 'tdc'@'localhost' IDENTIFIED BY '{password}';"
+            "GRANT ALL PRIVILEGES ON tdc.* TO 'tdc'@'localhost';").encode())
+        yield sock, password, server.pid
 
 
 @contextmanager
@@ -124,7 +127,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-def app_env(db_port: int, db_password: str, redis_port: int) -> dict[str, str]:
+def app_env(db_socket: Path, db_password: str, redis_port: int) -> dict[str, str]:
     """Production settings with secrets made for this run."""
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     return {
@@ -133,20 +136,37 @@ def app_env(db_port: int, db_password: str, redis_port: int) -> dict[str, str]:
         "FLASK_ENV": "production",
         "SECRET_KEY": secrets.token_hex(32),
         "JWT_SECRET_KEY": secrets.token_hex(32),
-        "DB_HOST": "127.0.0.1", "DB_PORT": str(db_port), "DB_NAME": "tdc", "DB_USER": "tdc",
+        "DB_UNIX_SOCKET": str(db_socket), "DB_NAME": "tdc", "DB_USER": "tdc",
         "DB_PASSWORD": db_password,
         "REDIS_URL": redis_url,
     }
 
 
-def wrk(url: str, seconds: int, connections: int, threads: int) -> dict[str, float]:
-    """Drive `url` with wrk; return req/s and the p50/p99 latency in ms."""
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of `pid` and every process under it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:  # it ended meanwhile
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
+
+
+def wrk(url: str, seconds: int, connections: int, threads: int,
+        watched: dict[str, int]) -> dict[str, float]:
+    """Drive `url` with wrk; return req/s, the p50/p99 latency in ms and the CPU ms each
+    request cost every `watched` process tree (name -> pid)."""
+    before = {name: cpu_seconds(pid) for name, pid in watched.items()}
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
                           "--latency", url], check=True, capture_output=True, text=True).stdout
     if "Non-2xx" in out or "Socket errors" in out:
         raise SystemExit(f"bench-api: errors while loading {url}:\n{out}")
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50": _latency(out, "50%"), "p99": _latency(out, "99%")}
+            "p50": _latency(out, "50%"), "p99": _latency(out, "99%"),
+            **{f"cpu_{name}": (cpu_seconds(pid) - before[name]) * 1000 / requests
+               for name, pid in watched.items()}}
 
 
 def _latency(out: str, percentile: str) -> float:
@@ -158,10 +178,12 @@ def report(results: dict[str, dict[str, float]], settings: str) -> tuple[str, bo
     ratio = results["locations"]["rps"] / results["health"]["rps"]
     passed = ratio >= GOAL
     lines = [f"bench-api  {settings}",
-             f"{'endpoint':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}"]
+             f"{'endpoint':<22}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}"
+             f"{'CPU ms/req: app':>18}{'db':>6}"]
     for name, path in ENDPOINTS:
         r = results[name]
-        lines.append(f"{path:<22}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}")
+        lines.append(f"{path:<22}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}"
+                     f"{r['cpu_app']:>18.2f}{r['cpu_db']:>6.2f}")
     lines.append(f"ratio locations/health: {ratio:.2f} (goal >= {GOAL}) "
                  f"{'PASS' if passed else 'FAIL'}")
     return "\n".join(lines) + "\n", passed
@@ -180,8 +202,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="tdc-bench-") as tmp:
         state = Path(tmp)
-        with mariadb(state) as (db_port, db_password), redis(state) as redis_port:
-            env = app_env(db_port, db_password, redis_port)
+        with mariadb(state) as (db_socket, db_password, db_pid), redis(state) as redis_port:
+            env = app_env(db_socket, db_password, redis_port)
             for command in (["db", "upgrade"], ["db", "seed"]):
                 subprocess.run([BIN / "flask", "--app", "wsgi", *command], cwd=BACKEND, env=env,
                                check=True, capture_output=True)
@@ -193,13 +215,15 @@ def main() -> int:
             base = f"http://127.0.0.1:{port}"
             # The app's request log goes where journald would take it in production: a file.
             gunicorn = [BIN / "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
-            with process(gunicorn, state / "gunicorn.log", cwd=BACKEND, env=env):
+            with process(gunicorn, state / "gunicorn.log", cwd=BACKEND, env=env) as server:
                 wait_until(lambda: _answers(base + "/api/v1/health"), "gunicorn")
+                watched = {"app": server.pid, "db": db_pid}
                 results = {}
                 for name, path in ENDPOINTS:
-                    wrk(base + path, 2, args.connections, args.threads)  # warm every worker
+                    # A first short run warms every worker and its pooled connections.
+                    wrk(base + path, 2, args.connections, args.threads, watched)
                     results[name] = wrk(base + path, args.seconds, args.connections,
-                                        args.threads)
+                                        args.threads, watched)
                 workers = env.get("GUNICORN_WORKERS", "default")
     settings = (f"(gunicorn sync workers: {workers}, wrk -t{args.threads} "
                 f"-c{args.connections} -d{args.seconds}s, {os.cpu_count()} cores)")
