@@ -15,6 +15,10 @@ def create_probe_app(config) -> Flask:
     def probe_db():
         return success(fetch_one("SELECT 41 + 1 AS answer"))
 
+    @app.get("/api/v1/_probe/connection-id")
+    def probe_connection_id():
+        return success(fetch_one("SELECT CONNECTION_ID() AS id")["id"])
+
     @app.get("/api/v1/_probe/db-error")
     def probe_db_error():
         return success(fetch_one("SELECT no_such_column FROM locations"))

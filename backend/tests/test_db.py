@@ -191,6 +191,12 @@ def test_connection_given_back_after_an_error_is_pinged(one_connection_probe, se
     assert server_pings() == before + 1
 
 
+def test_one_request_at_a_time_reuses_one_connection(probe):
+    client = probe.test_client()
+    ids = {client.get("/api/v1/_probe/connection-id").get_json()["data"] for _ in range(5)}
+    assert len(ids) == 1
+
+
 def test_acquire_outside_any_server_reports_unavailable(service_env, monkeypatch):
     monkeypatch.setenv("DB_PORT", "1")  # nothing listens there
     app = create_probe_app(AppTestingConfig)

@@ -54,7 +54,17 @@ class AliveWindowPool(pooling.MySQLConnectionPool):
     within ALIVE_WINDOW_SECONDS is handed out as it is (HikariCP's alive-bypass window);
     any other is pinged and, when dead (a database restart), reconnected, as the stock
     pool does. A restart shorter than the window could cost one request per connection.
+
+    Connections are handed out last in, first out: a worker reuses its most recent one,
+    still alive by the window and hot on the server, rather than cycling through all.
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        lifo: queue.LifoQueue = queue.LifoQueue(self._cnx_queue.maxsize)
+        while not self._cnx_queue.empty():
+            lifo.put(self._cnx_queue.get())
+        self._cnx_queue = lifo
 
     def get_connection(self) -> pooling.PooledMySQLConnection:
         with pooling.CONNECTION_POOL_LOCK:
