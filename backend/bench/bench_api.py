@@ -2,10 +2,12 @@
 
 A benchmark, not a test. It starts its own MariaDB and Redis in a temporary directory,
 migrates and seeds the database, serves the app with gunicorn as production does
-(`-c gunicorn.conf.py wsgi:app`, sync workers, production config) and drives each
-endpoint with wrk in turn. The goal: the venue list, which reads the database, serves
-at least 0.8 of the rate of the health check, which touches nothing. Results are printed
-and written to bench-results/api.txt at the repository root.
+(`-c gunicorn.conf.py wsgi:app`, sync workers, production config, MariaDB over its unix
+socket) and drives the endpoints with wrk in turn, over several short rounds, so that
+other load on the machine weighs on both alike. The goal: the venue list, which reads
+the database, serves at least 0.8 of the rate of the health check, which touches
+nothing. Also reported: the CPU each request cost gunicorn and MariaDB. Results are
+printed and written to bench-results/api.txt at the repository root.
 
 Run from anywhere with the backend's virtualenv: `.venv/bin/python backend/bench/bench_api.py`.
 Everything it starts listens on 127.0.0.1 only and is stopped when it ends.
@@ -21,6 +23,7 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -155,18 +158,29 @@ def cpu_seconds(pid: int) -> float:
 
 def wrk(url: str, seconds: int, connections: int, threads: int,
         watched: dict[str, int]) -> dict[str, float]:
-    """Drive `url` with wrk; return req/s, the p50/p99 latency in ms and the CPU ms each
-    request cost every `watched` process tree (name -> pid)."""
+    """Drive `url` with wrk; return its requests, seconds, p50/p99 latency in ms and the
+    CPU seconds each `watched` process tree (name -> pid) spent meanwhile."""
     before = {name: cpu_seconds(pid) for name, pid in watched.items()}
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
                           "--latency", url], check=True, capture_output=True, text=True).stdout
     if "Non-2xx" in out or "Socket errors" in out:
         raise SystemExit(f"bench-api: errors while loading {url}:\n{out}")
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+    requests, elapsed = re.search(r"(\d+) requests in ([\d.]+)s", out).groups()
+    return {"requests": int(requests), "seconds": float(elapsed),
             "p50": _latency(out, "50%"), "p99": _latency(out, "99%"),
-            **{f"cpu_{name}": (cpu_seconds(pid) - before[name]) * 1000 / requests
-               for name, pid in watched.items()}}
+            **{f"cpu_{name}": cpu_seconds(pid) - before[name] for name, pid in watched.items()}}
+
+
+def combine(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """One endpoint's figures over its rounds: overall req/s and CPU ms per request,
+    median latencies."""
+    requests = sum(r["requests"] for r in rounds)
+    combined = {"rps": requests / sum(r["seconds"] for r in rounds),
+                "p50": statistics.median(r["p50"] for r in rounds),
+                "p99": statistics.median(r["p99"] for r in rounds)}
+    for key in (k for k in rounds[0] if k.startswith("cpu_")):
+        combined[key] = sum(r[key] for r in rounds) * 1000 / requests
+    return combined
 
 
 def _latency(out: str, percentile: str) -> float:
@@ -191,7 +205,10 @@ def report(results: dict[str, dict[str, float]], settings: str) -> tuple[str, bo
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10, help="load per endpoint")
+    parser.add_argument("--seconds", type=int, default=2, help="load per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds taking the endpoints in turn, so that a change in the "
+                        "machine's other load touches both alike")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--workers", type=int, default=None,
@@ -218,15 +235,18 @@ def main() -> int:
             with process(gunicorn, state / "gunicorn.log", cwd=BACKEND, env=env) as server:
                 wait_until(lambda: _answers(base + "/api/v1/health"), "gunicorn")
                 watched = {"app": server.pid, "db": db_pid}
-                results = {}
-                for name, path in ENDPOINTS:
-                    # A first short run warms every worker and its pooled connections.
+                for _, path in ENDPOINTS:  # warm every worker and its pooled connections
                     wrk(base + path, 2, args.connections, args.threads, watched)
-                    results[name] = wrk(base + path, args.seconds, args.connections,
-                                        args.threads, watched)
+                rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _ in ENDPOINTS}
+                for _ in range(args.rounds):
+                    for name, path in ENDPOINTS:
+                        rounds[name].append(wrk(base + path, args.seconds, args.connections,
+                                                args.threads, watched))
+                results = {name: combine(runs) for name, runs in rounds.items()}
                 workers = env.get("GUNICORN_WORKERS", "default")
     settings = (f"(gunicorn sync workers: {workers}, wrk -t{args.threads} "
-                f"-c{args.connections} -d{args.seconds}s, {os.cpu_count()} cores)")
+                f"-c{args.connections}, {args.rounds} rounds of {args.seconds} s per endpoint, "
+                f"{os.cpu_count()} cores)")
     text, passed = report(results, settings)
     print(text, end="")
     RESULTS.parent.mkdir(exist_ok=True)
