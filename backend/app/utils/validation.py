@@ -53,3 +53,14 @@ def validate(model: type[M], data: Any, status: int = 422) -> M:
         return model.model_validate_json(json.dumps(data))
     except ValidationError as exc:
         raise ValidationFailed(field_errors(exc), status=status) from None
+
+
+def validate_update(model: type[M], current: dict[str, Any], body: dict[str, Any],
+                    partial: bool) -> M:
+    """The new state a PUT (`partial` False) or PATCH asks for, validated as a whole.
+
+    A PUT's body is the whole new state; a PATCH's replaces some of `current`'s fields,
+    and the result is validated together (so a PATCHed end time is checked against the
+    stored start time).
+    """
+    return validate(model, {**current, **body} if partial else body)

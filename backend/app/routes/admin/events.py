@@ -20,7 +20,7 @@ from app.utils.openapi import (
 from app.utils.pagination import page_args
 from app.utils.request_body import json_body as request_json
 from app.utils.responses import created, no_content, not_found, paginated, success
-from app.utils.validation import validate
+from app.utils.validation import validate, validate_update
 
 bp = Blueprint("admin_events", __name__, url_prefix="/events")
 
@@ -66,10 +66,7 @@ def _update(slug: str, partial: bool):
     event = events.get_event(slug, published_only=False)
     if event is None:
         return not_found("No such event")
-    body = request_json()
-    # A PATCH is the current event with the given fields replaced, validated as a whole
-    # (so an ends_at before the stored starts_at is caught too).
-    data = validate(EventInput, {**events.as_input(event), **body} if partial else body)
+    data = validate_update(EventInput, events.as_input(event), request_json(), partial)
     return success(events.update_event(event, data))
 
 

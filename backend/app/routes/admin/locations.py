@@ -18,7 +18,7 @@ from app.utils.openapi import (
 from app.utils.pagination import page_args
 from app.utils.request_body import json_body as request_json
 from app.utils.responses import created, no_content, not_found, paginated, success
-from app.utils.validation import validate
+from app.utils.validation import validate, validate_update
 
 bp = Blueprint("admin_locations", __name__, url_prefix="/locations")
 
@@ -61,8 +61,8 @@ def _update(slug: str, partial: bool):
     location = locations.get_location(slug, include_inactive=True)
     if location is None:
         return not_found("No such venue")
-    body = request_json()
-    data = validate(LocationInput, {**locations.as_input(location), **body} if partial else body)
+    data = validate_update(LocationInput, locations.as_input(location), request_json(),
+                           partial)
     return success(locations.update_location(location["id"], data))
 
 
