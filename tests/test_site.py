@@ -74,3 +74,79 @@ def test_unknown_host_gets_no_site(site, vps):
     with socket.create_connection((vps.address, 443), timeout=10) as raw, \
             pytest.raises(ssl.SSLError):
         context.wrap_socket(raw, server_hostname="evil.example")
+
+
+# nginx's own refusals: the API's JSON envelope with the API's headers, never nginx's
+# HTML page (nginx/snippets/tdc-api-errors.conf).
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def assert_nginx_envelope(response, status, error):
+    assert response.status_code == status, response.text[:300]
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json() == {"success": False, "error": error}
+    assert response.headers["Content-Security-Policy"] == API_CSP
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+@pytest.mark.parametrize(("path", "allow"), [
+    ("/api/v1/health", "GET, HEAD, OPTIONS"),
+    ("/api/v1/admin/events", "GET, HEAD, OPTIONS, POST"),
+    ("/api/v1/admin/events/some-event", "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"),
+])
+def test_trace_on_the_api_is_the_apps_405_with_allow(site, vps, path, allow):
+    # nginx refuses TRACE before it picks a location; the app answers it for the path.
+    response = site.request("TRACE", vps.url(path), data=b'{"probe": 1}',
+                            headers={"Content-Type": "application/json"}, timeout=10)
+    assert_nginx_envelope(response, 405, "Method not allowed")
+    assert response.headers["Allow"] == allow
+    assert response.headers["X-Request-ID"]
+
+
+def test_trace_on_an_unknown_api_path_is_404(site, vps):
+    response = site.request("TRACE", vps.url("/api/v1/no-such-thing"), timeout=10)
+    assert_nginx_envelope(response, 404, "Resource not found")
+
+
+@pytest.mark.parametrize(("method", "path"), [("TRACE", "/"), ("POST", "/index.html")])
+def test_methods_the_static_site_refuses_are_405_with_allow(site, vps, method, path):
+    response = site.request(method, vps.url(path), timeout=10)
+    assert_nginx_envelope(response, 405, "Method not allowed")
+    assert response.headers["Allow"] == "GET, HEAD"
+
+
+def test_an_over_long_url_is_a_json_414(site, vps):
+    response = site.get(vps.url("/api/v1/events?location=" + "a" * 10_000), timeout=10)
+    assert_nginx_envelope(response, 414, "Request URI too long")
+
+
+def test_an_over_long_header_is_a_json_431(site, vps):
+    response = site.get(vps.url("/api/v1/health"), headers={"X-Padding": "a" * 10_000},
+                        timeout=10)
+    assert_nginx_envelope(response, 431, "Request headers too large")
+
+
+def test_a_malformed_request_is_a_json_400(vps):
+    context = ssl.create_default_context(cafile=vps.ca_bundle)
+    with socket.create_connection((vps.address, 443), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=SITE) as tls:
+        tls.sendall(f"GET /api/v1/health HTTP/1.1\r\nHost: {SITE}\r\nBad Header: x\r\n"
+                    "Connection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := tls.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 "), head
+    assert b"\r\nContent-Type: application/json" in head
+    assert body == b'{"success": false, "error": "Bad request"}\n'
+
+
+def test_an_over_large_body_is_a_json_413(site, vps):
+    response = site.post(vps.url("/api/v1/auth/login"), data=b"x" * (2 * 1024 * 1024),
+                         headers={"Content-Type": "application/json"}, timeout=30)
+    assert_nginx_envelope(response, 413, "Request body too large")
+
+
+def test_the_error_pages_are_not_reachable_from_outside(site, vps):
+    assert site.get(vps.url("/.tdc-error/414"), timeout=10).status_code == 404
