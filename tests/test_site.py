@@ -1,5 +1,6 @@
 """The public site through nginx: TLS, redirects, the API and the static root."""
 
+import json
 import socket
 import ssl
 
@@ -127,19 +128,42 @@ def test_an_over_long_header_is_a_json_431(site, vps):
     assert_nginx_envelope(response, 431, "Request headers too large")
 
 
-def test_a_malformed_request_is_a_json_400(vps):
+def raw_exchange(vps, request: bytes) -> tuple[bytes, bytes, bytes]:
+    """Send bytes no HTTP client would over TLS for the site; (status line, head, body)."""
     context = ssl.create_default_context(cafile=vps.ca_bundle)
     with socket.create_connection((vps.address, 443), timeout=10) as raw, \
             context.wrap_socket(raw, server_hostname=SITE) as tls:
-        tls.sendall(f"GET /api/v1/health HTTP/1.1\r\nHost: {SITE}\r\nBad Header: x\r\n"
-                    "Connection: close\r\n\r\n".encode())
+        tls.sendall(request)
         answer = b""
         while chunk := tls.recv(65536):
             answer += chunk
     head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 400 "), head
+    return head.split(b"\r\n", 1)[0], head, body
+
+
+HOST = f"Host: {SITE}\r\nConnection: close\r\n".encode()
+
+
+@pytest.mark.parametrize(("request_bytes", "status", "error"), [
+    # nginx: a malformed header, a missing or foreign Host, an HTTP version it lacks.
+    (b"GET /api/v1/health HTTP/1.1\r\n" + HOST + b"Bad Header: x\r\n\r\n", 400,
+     "Bad request"),
+    (b"GET /api/v1/health HTTP/1.1\r\nConnection: close\r\n\r\n", 400, "Bad request"),
+    (b"GET /api/v1/health HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+     421, "Misdirected request"),
+    (b"GET /api/v1/health HTTP/2.0\r\n" + HOST + b"\r\n", 505, "HTTP version not supported"),
+    # gunicorn, behind nginx: what nginx passes and gunicorn's parser refuses.
+    (b"GET /api/v1/health HTTP/1.1\r\n" + HOST + b"X-A: a\x01b\r\n\r\n", 400, "Bad request"),
+    (b"GET /api/v1/locations/\xc3\xb3pera HTTP/1.1\r\n" + HOST + b"\r\n", 400, "Bad request"),
+    (b"GET /api/v1/health HTTP/1.1\r\n" + HOST
+     + b"".join(b"X-P%d: a\r\n" % i for i in range(110)) + b"\r\n", 431,
+     "Request headers too large"),
+])
+def test_malformed_requests_are_json(vps, request_bytes, status, error):
+    line, head, body = raw_exchange(vps, request_bytes)
+    assert line.startswith(b"HTTP/1.1 %d " % status), line
     assert b"\r\nContent-Type: application/json" in head
-    assert body == b'{"success": false, "error": "Bad request"}\n'
+    assert json.loads(body) == {"success": False, "error": error}
 
 
 def test_an_over_large_body_is_a_json_413(site, vps):
