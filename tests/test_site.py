@@ -89,6 +89,7 @@ def assert_nginx_envelope(response, status, error):
     assert response.headers["Content-Security-Policy"] == API_CSP
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert response.headers["X-Request-ID"]
 
 
 @pytest.mark.parametrize(("path", "allow"), [
@@ -163,6 +164,7 @@ def test_malformed_requests_are_json(vps, request_bytes, status, error):
     line, head, body = raw_exchange(vps, request_bytes)
     assert line.startswith(b"HTTP/1.1 %d " % status), line
     assert b"\r\nContent-Type: application/json" in head
+    assert b"\r\nX-Request-ID: " in head
     assert json.loads(body) == {"success": False, "error": error}
 
 
