@@ -4,8 +4,11 @@ Under systemd, tdc-gunicorn.socket hands over the listening socket (LISTEN_FDS) 
 gunicorn uses it instead of `bind`; Type=notify units are told when workers are up.
 """
 
+import json
 import multiprocessing
 import os
+
+from gunicorn import util as gunicorn_util
 
 
 def _int(name: str, default: int) -> int:
@@ -32,3 +35,31 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # No preloading: each worker opens its own database pool after the fork.
 preload_app = False
 proc_name = "tdc-gunicorn"
+
+
+# gunicorn answers a request it refuses to parse (a control character in a header value,
+# a raw non-ASCII byte in the path, a line past limit_request_line over HTTP/2, more than
+# 100 headers: nginx passes all of these) with an HTML page of its own. The API answers
+# only in its JSON envelope, and gunicorn has no setting for that page: its workers call
+# gunicorn.util.write_error, replaced here (this file runs in the master, before the fork).
+GUNICORN_ERRORS = {
+    400: "Bad request",
+    403: "Permission denied",
+    414: "Request URI too long",
+    417: "Expectation failed",
+    431: "Request headers too large",
+    500: "Internal server error",
+    501: "Not implemented",
+}
+
+
+def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    # `mesg` echoes the refused input: gunicorn logs it (a warning); the answer does not.
+    body = json.dumps({"success": False, "error": GUNICORN_ERRORS.get(status_int, reason)})
+    body += "\n"
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    gunicorn_util.write_nonblock(sock, (head + body).encode("latin-1"))
+
+
+gunicorn_util.write_error = write_json_error

@@ -1,5 +1,6 @@
 """The public site through nginx: TLS, redirects, the API and the static root."""
 
+import json
 import socket
 import ssl
 
@@ -74,3 +75,104 @@ def test_unknown_host_gets_no_site(site, vps):
     with socket.create_connection((vps.address, 443), timeout=10) as raw, \
             pytest.raises(ssl.SSLError):
         context.wrap_socket(raw, server_hostname="evil.example")
+
+
+# nginx's own refusals: the API's JSON envelope with the API's headers, never nginx's
+# HTML page (nginx/snippets/tdc-api-errors.conf).
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def assert_nginx_envelope(response, status, error):
+    assert response.status_code == status, response.text[:300]
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json() == {"success": False, "error": error}
+    assert response.headers["Content-Security-Policy"] == API_CSP
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert response.headers["X-Request-ID"]
+
+
+@pytest.mark.parametrize(("path", "allow"), [
+    ("/api/v1/health", "GET, HEAD, OPTIONS"),
+    ("/api/v1/admin/events", "GET, HEAD, OPTIONS, POST"),
+    ("/api/v1/admin/events/some-event", "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"),
+])
+def test_trace_on_the_api_is_the_apps_405_with_allow(site, vps, path, allow):
+    # nginx refuses TRACE before it picks a location; the app answers it for the path.
+    response = site.request("TRACE", vps.url(path), data=b'{"probe": 1}',
+                            headers={"Content-Type": "application/json"}, timeout=10)
+    assert_nginx_envelope(response, 405, "Method not allowed")
+    assert response.headers["Allow"] == allow
+    assert response.headers["X-Request-ID"]
+
+
+def test_trace_on_an_unknown_api_path_is_404(site, vps):
+    response = site.request("TRACE", vps.url("/api/v1/no-such-thing"), timeout=10)
+    assert_nginx_envelope(response, 404, "Resource not found")
+
+
+@pytest.mark.parametrize(("method", "path"), [("TRACE", "/"), ("POST", "/index.html")])
+def test_methods_the_static_site_refuses_are_405_with_allow(site, vps, method, path):
+    response = site.request(method, vps.url(path), timeout=10)
+    assert_nginx_envelope(response, 405, "Method not allowed")
+    assert response.headers["Allow"] == "GET, HEAD"
+
+
+def test_an_over_long_url_is_a_json_414(site, vps):
+    response = site.get(vps.url("/api/v1/events?location=" + "a" * 10_000), timeout=10)
+    assert_nginx_envelope(response, 414, "Request URI too long")
+
+
+def test_an_over_long_header_is_a_json_431(site, vps):
+    response = site.get(vps.url("/api/v1/health"), headers={"X-Padding": "a" * 10_000},
+                        timeout=10)
+    assert_nginx_envelope(response, 431, "Request headers too large")
+
+
+def raw_exchange(vps, request: bytes) -> tuple[bytes, bytes, bytes]:
+    """Send bytes no HTTP client would over TLS for the site; (status line, head, body)."""
+    context = ssl.create_default_context(cafile=vps.ca_bundle)
+    with socket.create_connection((vps.address, 443), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=SITE) as tls:
+        tls.sendall(request)
+        answer = b""
+        while chunk := tls.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head.split(b"\r\n", 1)[0], head, body
+
+
+HOST = f"Host: {SITE}\r\nConnection: close\r\n".encode()
+
+
+@pytest.mark.parametrize(("request_bytes", "status", "error"), [
+    # nginx: a malformed header, a missing or foreign Host, an HTTP version it lacks.
+    (b"GET /api/v1/health HTTP/1.1\r\n" + HOST + b"Bad Header: x\r\n\r\n", 400,
+     "Bad request"),
+    (b"GET /api/v1/health HTTP/1.1\r\nConnection: close\r\n\r\n", 400, "Bad request"),
+    (b"GET /api/v1/health HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+     421, "Misdirected request"),
+    (b"GET /api/v1/health HTTP/2.0\r\n" + HOST + b"\r\n", 505, "HTTP version not supported"),
+    # gunicorn, behind nginx: what nginx passes and gunicorn's parser refuses.
+    (b"GET /api/v1/health HTTP/1.1\r\n" + HOST + b"X-A: a\x01b\r\n\r\n", 400, "Bad request"),
+    (b"GET /api/v1/locations/\xc3\xb3pera HTTP/1.1\r\n" + HOST + b"\r\n", 400, "Bad request"),
+    (b"GET /api/v1/health HTTP/1.1\r\n" + HOST
+     + b"".join(b"X-P%d: a\r\n" % i for i in range(110)) + b"\r\n", 431,
+     "Request headers too large"),
+])
+def test_malformed_requests_are_json(vps, request_bytes, status, error):
+    line, head, body = raw_exchange(vps, request_bytes)
+    assert line.startswith(b"HTTP/1.1 %d " % status), line
+    assert b"\r\nContent-Type: application/json" in head
+    assert b"\r\nX-Request-ID: " in head
+    assert json.loads(body) == {"success": False, "error": error}
+
+
+def test_an_over_large_body_is_a_json_413(site, vps):
+    response = site.post(vps.url("/api/v1/auth/login"), data=b"x" * (2 * 1024 * 1024),
+                         headers={"Content-Type": "application/json"}, timeout=30)
+    assert_nginx_envelope(response, 413, "Request body too large")
+
+
+def test_the_error_pages_are_not_reachable_from_outside(site, vps):
+    assert site.get(vps.url("/.tdc-error/414"), timeout=10).status_code == 404

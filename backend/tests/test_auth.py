@@ -76,6 +76,32 @@ def test_register_refuses_bad_fields(client, body, field):
     assert field in payload["errors"]
 
 
+@pytest.mark.parametrize("email", [
+    "luna+club@mail.example.org", "Luna.Moon@Example.COM", "o'hara@example.ie",
+    "x@a.io", "#!$%&*/=?^_`{|}~-@0.example", "a@xn--p1ai.xn--p1ai", "a@b.testing",
+    "l" * 64 + "@example.com",
+])
+def test_register_takes_any_address_the_description_allows(client, email):
+    response = register(client, email=email)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["data"]["email"] == email.lower()
+
+
+@pytest.mark.parametrize("email", [
+    # Special-use domains (documented in the pattern): no mail is delivered there.
+    "l1@444m5f.ktrpth.test", "a@b.localhost", "a@host.LOCAL", "a@x.onion",
+    "a@1.0.0.127.in-addr.arpa", "a@corp.internal", "a@x.invalid",
+    # Not a dot-atom, no TLD, a bad label, not ASCII, too long a local part.
+    "a..b@example.com", ".a@example.com", "a.@example.com", "a@example", "a@-x.com",
+    "a@x.123", "luna@exämple.com", "ünï@example.com", "a b@example.com",
+    "l" * 65 + "@example.com", "a@example.com\n", "\"quoted\"@example.com", "a@[127.0.0.1]",
+])
+def test_register_refuses_addresses_outside_the_description(client, email):
+    response = register(client, email=email)
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"email"}
+
+
 def test_register_requires_every_field(client):
     response = client.post("/api/v1/auth/register", json={})
     assert response.status_code == 422

@@ -65,6 +65,12 @@ def test_unknown_venue_is_404(client, venues, slug):
     ("page=999999999", [], {"page": 999999999, "per_page": 20, "total": 8, "pages": 1}),
     ("per_page=1000", [v[0] for v in VENUES], {"page": 1, "per_page": 100, "total": 8,
                                                "pages": 1}),
+    # The description's maximum is accepted (and lowered to the cap); leading zeros are
+    # the same number.
+    ("per_page=999999999", [v[0] for v in VENUES], {"page": 1, "per_page": 100,
+                                                    "total": 8, "pages": 1}),
+    ("page=0002&per_page=007", ["arquipelago"], {"page": 2, "per_page": 7, "total": 8,
+                                                 "pages": 2}),
     ("page=2&per_page=7&sort=name", ["arquipelago"],
      {"page": 2, "per_page": 7, "total": 8, "pages": 2}),
 ])
@@ -79,6 +85,10 @@ def test_pagination(client, venues, query, slugs, pagination):
     ("page=", "page"), ("page=1e3", "page"), ("page=99999999999999999999", "page"),
     ("per_page=0", "per_page"), ("per_page=-5", "per_page"), ("per_page=ten", "per_page"),
     ("page=%27%3B--", "page"),
+    # Past the description's maximum, and digits int() or the description do not take.
+    ("page=1000000000", "page"), ("per_page=1000000000", "per_page"),
+    ("per_page=1005157306176180017582991688597504", "per_page"),
+    ("page=%C2%B2", "page"), ("page=%EF%BC%91", "page"), ("per_page=%D9%A3", "per_page"),
 ])
 def test_bad_pagination_is_400_naming_the_parameter(client, venues, query, field):
     assert_error_envelope(client.get(f"/api/v1/locations?{query}"), 400, field)

@@ -1,6 +1,7 @@
 """GET /api/v1/openapi.json: valid OpenAPI 3.1, describing exactly the routes there are."""
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -8,6 +9,8 @@ from openapi_spec_validator import validate as validate_spec
 
 from app.models.event import EventInput
 from app.models.location import LocationInput
+from app.models.user import RegisterInput
+from app.utils.validation import ValidationFailed, validate
 from tests.club import seed_venues
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -120,3 +123,60 @@ def test_real_answers_match_their_description(client, app, document, auth_header
         validator = Draft202012Validator({**body_schema, "components": document["components"]})
         errors = [e.message for e in validator.iter_errors(response.get_json())]
         assert not errors, f"{url}: {errors}"
+
+
+def allows(schema, raw: str) -> bool:
+    """Does `schema` (with formats checked) allow a query value sent as the text `raw`?"""
+    value: object = raw
+    if schema.get("type") == "integer":
+        if not re.fullmatch(r"-?[0-9]+", raw):
+            return False
+        value = int(raw)
+    return Draft202012Validator(
+        schema, format_checker=Draft202012Validator.FORMAT_CHECKER).is_valid(value)
+
+
+# The values the description allows are exactly the ones the API takes (the contract
+# schemathesis' positive_data_acceptance and negative_data_rejection checks hold it to).
+@pytest.mark.parametrize(("name", "raw", "valid"), [
+    ("page", "1", True), ("page", "999999999", True), ("page", "1000000000", False),
+    ("page", "0", False), ("page", "-1", False), ("page", "1.5", False),
+    ("page", "\u00b2", False), ("page", "\uff11", False),
+    ("per_page", "1", True), ("per_page", "100", True), ("per_page", "999999999", True),
+    ("per_page", "1000000000", False), ("per_page", "0", False),
+    ("location", "jazz-club", True), ("location", "atlantis", True),
+    ("location", "Jazz", False), ("location", "", False), ("location", "a" * 65, False),
+    ("location", "\u00f3pera", False), ("location", "jazz--club", False),
+    ("from", "2026-05-01T20:00:00Z", True), ("from", "2026-05-01T20:00:00.123456+05:30", True),
+    ("from", "0001-01-01T00:00:00+01:00", True), ("from", "1969-07-20T20:17:40Z", True),
+    ("to", "9999-12-31T23:59:59-05:00", True), ("to", "9999-12-31T23:59:59+23:59", True),
+    ("from", "2024-01-01T12:99:00Z", False), ("from", "yesterday", False),
+    ("to", "2026-05-01T20:00:00", False), ("to", "1767225600", False),
+])
+def test_query_parameters_are_taken_as_described(client, document, name, raw, valid):
+    parameters = {p["name"]: p for p in document["paths"]["/api/v1/events"]["get"]["parameters"]}
+    assert allows(parameters[name]["schema"], raw) is valid, "the description"
+    response = client.get("/api/v1/events?" + urlencode({name: raw}))
+    assert response.status_code == (200 if valid else 400), response.get_json()
+
+
+@pytest.mark.parametrize(("email", "valid"), [
+    ("luna@example.com", True), ("Luna.Moon+tag@mail.Example.ORG", True),
+    ("#!$%&'*/=?^_`{|}~-@0.example", True), ("a@b.testing", True),
+    ("l1@444m5f.ktrpth.test", False), ("a@b.localhost", False), ("a@x.ONION", False),
+    ("a@1.0.0.127.in-addr.arpa", False), ("a@corp.internal", False),
+    ("a..b@example.com", False), ("a@example", False), ("luna@ex\u00e4mple.com", False),
+    ("useratexample.com", False), ("l" * 65 + "@example.com", False),
+])
+def test_register_emails_are_taken_as_described(document, email, valid):
+    body = document["paths"]["/api/v1/auth/register"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]["properties"]["email"]
+    assert allows(schema, email) is valid, "the description"
+    body = {"email": email, "username": "luna", "password": "correct horse battery"}
+    try:
+        validate(RegisterInput, body)
+        accepted = True
+    except ValidationFailed as exc:
+        assert set(exc.errors) == {"email"}
+        accepted = False
+    assert accepted is valid, "the API"

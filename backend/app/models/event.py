@@ -13,7 +13,7 @@ from pydantic import (
     field_validator,
 )
 
-from app.models.fields import Slug, Text, UtcDatetime, single_line
+from app.models.fields import Slug, Text, UtcBound, UtcDatetime, single_line
 from app.utils.validation import Input, ValidationFailed, field_errors
 
 EVENT_TYPES = ("concert", "dj-set", "live-session", "jam-session", "listening-party", "talk",
@@ -49,16 +49,11 @@ class EventFilters(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     location: Slug | None = None
-    ends_from: UtcDatetime | None = Field(None, alias="from")
-    starts_before: UtcDatetime | None = Field(None, alias="to")
-
-    @field_validator("starts_before")
-    @classmethod
-    def _after_from(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
-        ends_from = info.data.get("ends_from")
-        if value is not None and ends_from is not None and value <= ends_from:
-            raise ValueError("must be after `from`")
-        return value
+    # Two independent bounds, as the OpenAPI description has them: events ending at or
+    # after `from` and starting before `to`. A `to` at or before `from` is no mistake the
+    # description could state; it asks for the events running throughout [to, from].
+    ends_from: UtcBound | None = Field(None, alias="from")
+    starts_before: UtcBound | None = Field(None, alias="to")
 
     @classmethod
     def from_query(cls, args: Mapping[str, str]) -> "EventFilters":

@@ -60,6 +60,20 @@ def _utc_naive(value: datetime) -> datetime:
     return utc
 
 
+def _utc_naive_bound(value: datetime) -> datetime:
+    """A search bound (`?from=`, `?to=`) in the stored form, clamped to [EARLIEST, LATEST].
+
+    No event lies outside that range, so a bound beyond it selects exactly what the range's
+    own end would: any RFC 3339 date-time (years 0001-9999, as the OpenAPI description
+    allows) is a valid bound, where a stored time outside the range is refused.
+    """
+    try:
+        utc = value.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    except OverflowError:  # year 1 or 9999 shifted past datetime's range by its offset
+        return EARLIEST if value.year <= EARLIEST.year else LATEST
+    return min(max(utc, EARLIEST), LATEST)
+
+
 def is_slug(value: str) -> bool:
     """True for a well-formed slug (the collation would match "JAZZ-CLUB" to "jazz-club")."""
     return len(value) <= SLUG_MAX and _SLUG_RE.fullmatch(value) is not None
@@ -76,6 +90,9 @@ Text = Annotated[str, Field(max_length=TEXT_MAX), AfterValidator(_text)]
 HexColour = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$", examples=["#6B3FA0"])]
 # ISO 8601 with a time zone in; naive UTC out to the service (see _utc_naive).
 UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_8601), AfterValidator(_utc_naive)]
+# The same text in, as a bound of a search: never out of range (see _utc_naive_bound).
+UtcBound = Annotated[AwareDatetime, BeforeValidator(_iso_8601),
+                     AfterValidator(_utc_naive_bound)]
 
 
 def iso_utc(value: datetime | None) -> str | None:

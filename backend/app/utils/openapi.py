@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.utils.pagination import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from app.utils.pagination import DEFAULT_PER_PAGE, MAX_PAGE_ARGUMENT, MAX_PER_PAGE
 
 Schema = dict[str, Any]
 
@@ -54,13 +54,15 @@ PAGINATION_SCHEMA: Schema = {
     },
 }
 
+# The bounds app.utils.pagination enforces: what is allowed here is accepted, the rest 400.
 PAGE_PARAMETERS = [
     {"name": "page", "in": "query", "required": False,
      "description": "Page number; past the last page the list is empty",
-     "schema": {"type": "integer", "minimum": 1, "maximum": 999_999_999, "default": 1}},
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_ARGUMENT, "default": 1}},
     {"name": "per_page", "in": "query", "required": False,
      "description": f"Items per page; above {MAX_PER_PAGE} it is lowered to {MAX_PER_PAGE}",
-     "schema": {"type": "integer", "minimum": 1, "default": DEFAULT_PER_PAGE}},
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_ARGUMENT,
+                "default": DEFAULT_PER_PAGE}},
 ]
 
 

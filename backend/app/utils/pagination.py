@@ -6,6 +6,9 @@ from app.utils.validation import ValidationFailed
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+# The largest page and per_page taken (nine digits): a number beyond that is a typo or an
+# attack, not a page. The OpenAPI description states the same bounds (PAGE_PARAMETERS).
+MAX_PAGE_ARGUMENT = 999_999_999
 
 
 def page_args(default_per_page: int = DEFAULT_PER_PAGE,
@@ -26,8 +29,12 @@ def _positive_int(name: str, default: int, errors: dict[str, list[str]]) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    # At most 9 digits: a page number beyond that is a typo or an attack, not a page.
-    if not raw.isdigit() or len(raw) > 9 or int(raw) < 1:
-        errors[name] = ["must be a positive whole number"]
+    # ASCII digits only: str.isdigit() is also true of "²" (which int() refuses) and of
+    # other scripts' digits. Leading zeros are still the same number; the length check
+    # keeps int() away from huge strings.
+    digits = raw.lstrip("0")
+    if (not (raw.isascii() and raw.isdigit()) or len(digits) > len(str(MAX_PAGE_ARGUMENT))
+            or not 1 <= int(raw) <= MAX_PAGE_ARGUMENT):
+        errors[name] = [f"must be a whole number from 1 to {MAX_PAGE_ARGUMENT}"]
         return default
     return int(raw)
