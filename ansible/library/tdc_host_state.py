@@ -70,7 +70,14 @@ options:
     elements: dict
     default: []
   read:
-    description: Paths of small text files whose content is returned (null when missing).
+    description:
+      - Paths (or glob patterns) of small text files whose content is returned (null when
+        missing).
+    type: list
+    elements: str
+    default: []
+  glob:
+    description: Glob patterns whose sorted matches are returned (a trailing / matches directories only).
     type: list
     elements: str
     default: []
@@ -99,11 +106,16 @@ units_not_active:
   type: list
   returned: always
 contents:
-  description: Path -> text of each C(read) path, null when it cannot be read.
+  description: Path -> text of each C(read) path (each match of a pattern), null when it cannot be read.
+  type: dict
+  returned: always
+globbed:
+  description: Pattern -> sorted list of the paths it matches, for each C(glob) pattern.
   type: dict
   returned: always
 """
 
+import glob
 import grp
 import hashlib
 import os
@@ -246,10 +258,20 @@ def main():
             "groups": {"type": "list", "elements": "str", "default": []},
             "users": {"type": "list", "elements": "dict", "default": []},
             "read": {"type": "list", "elements": "str", "default": []},
+            "glob": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
     params = module.params
+    # A path that is not absolute (an untemplated "{{ var }}" key, say) would never match
+    # the path a task checks: that task would be skipped whatever the host holds.
+    named = [path for group in params["files"] for path in (group.get("checksums") or {})]
+    named += [path for group in params["directories"] for path in group.get("paths") or []]
+    named += [path for group in params["links"] for path in (group.get("links") or {})]
+    named += params["absent"] + params["exists"]
+    relative = [path for path in named if not str(path).startswith("/")]
+    if relative:
+        module.fail_json(msg="paths must be absolute: %s" % ", ".join(map(str, relative)))
     differ = differing_paths(params)
     for name in params["groups"]:
         try:
@@ -265,7 +287,9 @@ def main():
         units=units,
         units_not_enabled=[name for name, state in units.items() if state["enabled"] != "enabled"],
         units_not_active=[name for name, state in units.items() if state["active"] != "active"],
-        contents={path: read_text(path) for path in params["read"]},
+        contents={path: read_text(path) for pattern in params["read"]
+                  for path in (sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern])},
+        globbed={pattern: sorted(glob.glob(pattern)) for pattern in params["glob"]},
     )
 
 
