@@ -11,6 +11,9 @@ from ops import Traffic, output, playbook
 pytestmark = pytest.mark.disruptive
 
 READINESS = "backend/app/services/readiness.py"
+REQUIREMENTS = "backend/requirements.txt"
+# A small pure-Python package the backend does not use: only its presence is checked.
+EXTRA_REQUIREMENT = "iniconfig==2.1.0"
 
 
 def current_release(vps) -> str:
@@ -26,28 +29,34 @@ def workers_on(vps, release: str) -> bool:
     return "old" not in lines and int(lines[-1]) > 0
 
 
-def broken_commit() -> str:
-    """A commit object (on no branch) of HEAD whose readiness check always fails: what a
-    release with a bad dependency or setting looks like from outside."""
-    def git(*args, **kwargs):
-        return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
-                              check=True, **kwargs).stdout.strip()
+def git(*args: str, **kwargs) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True,
+                          check=True, **kwargs).stdout.strip()
 
-    source = git("show", f"HEAD:{READINESS}")
-    broken = source.replace('fetch_one("SELECT 1 AS ok")',
-                            'raise RuntimeError("this release is broken on purpose")')
-    assert broken != source, "the readiness check changed: update this test's patch"
-    blob = git("hash-object", "-w", "--stdin", input=broken)
-    index = REPO / ".build" / "broken-release.index"
+
+def commit_with(path: str, text: str, message: str) -> str:
+    """A commit object (on no branch) of HEAD with PATH holding TEXT."""
+    blob = git("hash-object", "-w", "--stdin", input=text)
+    index = REPO / ".build" / "test-release.index"
     index.parent.mkdir(exist_ok=True)
     env = {**os.environ, "GIT_INDEX_FILE": str(index)}
     subprocess.run(["git", "-C", str(REPO), "read-tree", "HEAD"], env=env, check=True)
     subprocess.run(["git", "-C", str(REPO), "update-index", "--cacheinfo",
-                    f"100644,{blob},{READINESS}"], env=env, check=True)
+                    f"100644,{blob},{path}"], env=env, check=True)
     tree = subprocess.run(["git", "-C", str(REPO), "write-tree"], env=env, check=True,
                           capture_output=True, text=True).stdout.strip()
     index.unlink()
-    return git("commit-tree", tree, "-p", "HEAD", "-m", "A release whose readiness fails")
+    return git("commit-tree", tree, "-p", "HEAD", "-m", message)
+
+
+def broken_commit() -> str:
+    """HEAD with a readiness check that always fails: what a release with a bad
+    dependency or setting looks like from outside."""
+    source = git("show", f"HEAD:{READINESS}")
+    broken = source.replace('fetch_one("SELECT 1 AS ok")',
+                            'raise RuntimeError("this release is broken on purpose")')
+    assert broken != source, "the readiness check changed: update this test's patch"
+    return commit_with(READINESS, broken, "A release whose readiness fails")
 
 
 def test_a_release_under_load_loses_no_request(site, vps):
@@ -59,6 +68,33 @@ def test_a_release_under_load_loses_no_request(site, vps):
     assert after != before
     traffic.assert_none_lost()
     assert workers_on(vps, after), "gunicorn workers still run the old release's code"
+    vps.wait_until_ready(seconds=30)
+
+
+def test_a_release_with_new_requirements_installs_them_and_loses_no_request(site, vps):
+    """Changed requirements: a new wheelhouse, a venv installed from it (not a copy of
+    the previous release's), and gunicorn restarted (a HUP would keep the old packages)."""
+    requirements = git("show", f"HEAD:{REQUIREMENTS}")
+    commit = commit_with(REQUIREMENTS, f"{requirements}\n{EXTRA_REQUIREMENT}\n",
+                         "A release with one more requirement")
+    before = current_release(vps)
+    master = vps.run("systemctl show -p MainPID --value tdc-gunicorn").strip()
+    with Traffic(vps) as traffic:
+        run = playbook("deploy", "-e", f"app_source_ref={commit}")
+    assert run.returncode == 0, output(run)
+    after = current_release(vps)
+    assert after != before
+    traffic.assert_none_lost()
+    module = EXTRA_REQUIREMENT.split("==")[0]
+    vps.run(f"{after}/venv/bin/python -c 'import {module}'")
+    # Installed, not hard-linked from the previous release's venv.
+    site_packages = "venv/lib/python3.11/site-packages"
+    inodes = vps.run(f"stat -c %i {before}/{site_packages}/flask/app.py "
+                     f"{after}/{site_packages}/flask/app.py").split()
+    assert inodes[0] != inodes[1], "the new venv shares files with the previous one"
+    assert vps.run("systemctl show -p MainPID --value tdc-gunicorn").strip() != master, \
+        "gunicorn was reloaded, not restarted, for new requirements"
+    assert workers_on(vps, after)
     vps.wait_until_ready(seconds=30)
 
 
