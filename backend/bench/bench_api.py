@@ -10,7 +10,7 @@ nothing. Also reported: the CPU each request cost gunicorn and MariaDB. Results 
 printed and written to bench-results/api.txt at the repository root.
 
 Run from anywhere with the backend's virtualenv: `.venv/bin/python backend/bench/bench_api.py`.
-Everything it starts listens on 127.0.0.1 only and is stopped when it ends.
+Everything it starts listens on 127.0.0.1 or a unix socket only and is stopped when it ends.
 """
 
 # It runs the local servers and tools it names, never user input, and its only SQL
@@ -88,9 +88,9 @@ def mariadb(state: Path) -> Iterator[tuple[Path, str, int]]:
     subprocess.run(["mariadb-install-db", "--no-defaults", "--user=mysql", f"--datadir={datadir}",
                     "--auth-root-authentication-method=socket", "--skip-test-db"],
                    check=True, capture_output=True)
-    port, password = free_port(), secrets.token_hex(16)
+    password = secrets.token_hex(16)
     args = ["/usr/sbin/mariadbd", "--no-defaults", f"--datadir={datadir}", f"--socket={sock}",
-            f"--port={port}", "--bind-address=127.0.0.1", "--user=mysql", "--skip-log-bin",
+            "--skip-networking", "--user=mysql", "--skip-log-bin",
             f"--pid-file={home / 'mariadbd.pid'}", f"--log-error={home / 'mariadb.err'}"]
     with process(args, state / "mariadb.log") as server:
         root = ["mariadb", "--no-defaults", f"--socket={sock}", "-uroot"]

@@ -75,7 +75,7 @@ class AliveWindowPool(pooling.MySQLConnectionPool):
             recently_alive = (time.monotonic() - getattr(cnx, _ALIVE_AT, -math.inf)
                               < ALIVE_WINDOW_SECONDS)
             current = cnx.pool_config_version == self._config_version
-            if not (recently_alive and current) and (not cnx.is_connected() or not current):
+            if not current or not (recently_alive or cnx.is_connected()):
                 cnx.config(**self._cnx_config)
                 try:
                     cnx.reconnect()
@@ -193,8 +193,8 @@ def _release_connection(_exc: BaseException | None = None) -> None:
 def _dict_cursor(cnx: pooling.PooledMySQLConnection) -> Any:
     """A cursor whose rows are dicts.
 
-    The C extension's `cursor()` pings the server before it builds one, a second round
-    trip after the ping the pool already made at checkout; the cursor is built directly.
+    The C extension's `cursor()` pings the server before it builds one; the pool has
+    already vouched for the connection at checkout, so the cursor is built directly.
     """
     raw = cnx._cnx  # the pooled connection's real connection
     if CMySQLCursorDict is not None and isinstance(raw, CMySQLConnection):
