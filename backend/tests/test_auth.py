@@ -7,6 +7,7 @@ import time
 
 import jwt
 import pytest
+from flask.sessions import SecureCookieSessionInterface
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
 
@@ -287,3 +288,20 @@ def test_rate_limit_follows_the_real_client_behind_the_proxy(client, make_user):
     blocked = client.post("/api/v1/auth/login", json=good,
                           headers={"X-Forwarded-For": "203.0.113.5"}, environ_base=via_nginx)
     assert blocked.status_code == 429
+
+
+def test_no_session_cookie_is_read_or_set(client, app, make_user):
+    """Tokens only: a validly signed session cookie naming a member logs nobody in, no
+    answer sets a cookie, and no answer varies on Cookie."""
+    user = make_user()
+    token = login(client, user["email"]).get_json()["data"]["access_token"]
+    signer = SecureCookieSessionInterface().get_signing_serializer(app)
+    client.set_cookie("session", signer.dumps({"_user_id": str(user["id"]), "_fresh": True}))
+    responses = {"list": client.get("/api/v1/locations"),
+                 "cookie only": client.get("/api/v1/auth/me"),
+                 "token": client.get("/api/v1/auth/me", headers=bearer(token))}
+    assert responses["cookie only"].status_code == 401
+    assert responses["token"].status_code == 200
+    for response in responses.values():
+        assert "Set-Cookie" not in response.headers
+        assert "Cookie" not in response.headers.get("Vary", "")

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, Request, g
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import LoginManager, current_user
 from flask_login import login_required as _flask_login_required
 from werkzeug.exceptions import Forbidden, Unauthorized
@@ -21,10 +22,24 @@ from app.services.users import get_user
 login_manager = LoginManager()
 
 
+class NoCookieSessions(SecureCookieSessionInterface):
+    """Every request gets Flask's empty, read-only null session.
+
+    Tokens are the only credential, so a session cookie is never read, verified or set.
+    Flask-Login still looks into the session on each request; with a real one that
+    look costs a signer per request and adds `Vary: Cookie` to every answer, public
+    lists included, which caches then keep apart per cookie.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin:
+        return self.make_null_session(app)
+
+
 def init_auth(app: Flask) -> None:
     login_manager.init_app(app)
     # No cookie sessions: tokens only, so nothing to protect or remember.
     login_manager.session_protection = None
+    app.session_interface = NoCookieSessions()
 
 
 @login_manager.user_loader
