@@ -198,7 +198,7 @@ def report(results: dict[str, dict[str, float]], settings: str) -> tuple[str, bo
         r = results[name]
         lines.append(f"{path:<22}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}"
                      f"{r['cpu_app']:>18.2f}{r['cpu_db']:>6.2f}")
-    lines.append(f"ratio locations/health: {ratio:.2f} (goal >= {GOAL}) "
+    lines.append(f"ratio locations/health: {ratio:.3f} (goal >= {GOAL}) "
                  f"{'PASS' if passed else 'FAIL'}")
     return "\n".join(lines) + "\n", passed
 
