@@ -6,7 +6,9 @@ migrates and seeds the database, serves the app with gunicorn as production does
 socket) and drives the endpoints with wrk in turn, over several short rounds, so that
 other load on the machine weighs on both alike. The goal: the venue list, which reads
 the database, serves at least 0.8 of the rate of the health check, which touches
-nothing. Also reported: the CPU each request cost gunicorn and MariaDB. Results are
+nothing. Also reported: the CPU each request cost gunicorn and MariaDB, and, for
+reference, the rate of a route that runs only `SELECT 1` on a pooled connection
+(bench_wsgi.py): the ceiling for any endpoint that reads the database once. Results are
 printed and written to bench-results/api.txt at the repository root.
 
 Run from anywhere with the backend's virtualenv: `.venv/bin/python backend/bench/bench_api.py`.
@@ -38,7 +40,9 @@ REPO = BACKEND.parent
 RESULTS = REPO / "bench-results" / "api.txt"
 BIN = Path(sys.executable).parent
 GOAL = 0.8
-ENDPOINTS = [("health", "/api/v1/health"), ("locations", "/api/v1/locations")]
+# select-1 (bench_wsgi.py) is a reference, not a goal: one round trip and no rows.
+ENDPOINTS = [("health", "/api/v1/health"), ("select-1", "/bench/select-1"),
+             ("locations", "/api/v1/locations")]
 
 
 def free_port() -> int:
@@ -200,6 +204,8 @@ def report(results: dict[str, dict[str, float]], settings: str) -> tuple[str, bo
                      f"{r['cpu_app']:>18.2f}{r['cpu_db']:>6.2f}")
     lines.append(f"ratio locations/health: {ratio:.3f} (goal >= {GOAL}) "
                  f"{'PASS' if passed else 'FAIL'}")
+    ceiling = results["select-1"]["rps"] / results["health"]["rps"]
+    lines.append(f"ratio select-1/health: {ceiling:.3f} (reference: one query, no rows)")
     return "\n".join(lines) + "\n", passed
 
 
@@ -231,7 +237,9 @@ def main() -> int:
                 env["GUNICORN_WORKERS"] = str(args.workers)
             base = f"http://127.0.0.1:{port}"
             # The app's request log goes where journald would take it in production: a file.
-            gunicorn = [BIN / "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"]
+            # bench_wsgi:app is wsgi:app plus the select-1 route.
+            env["PYTHONPATH"] = str(Path(__file__).resolve().parent)
+            gunicorn = [BIN / "gunicorn", "-c", "gunicorn.conf.py", "bench_wsgi:app"]
             with process(gunicorn, state / "gunicorn.log", cwd=BACKEND, env=env) as server:
                 wait_until(lambda: _answers(base + "/api/v1/health"), "gunicorn")
                 watched = {"app": server.pid, "db": db_pid}
