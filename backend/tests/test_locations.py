@@ -71,6 +71,8 @@ def test_unknown_venue_is_404(client, venues, slug):
                                                     "total": 8, "pages": 1}),
     ("page=0002&per_page=007", ["arquipelago"], {"page": 2, "per_page": 7, "total": 8,
                                                  "pages": 2}),
+    ("page=" + "0" * 5000 + "2&per_page=7", ["arquipelago"],
+     {"page": 2, "per_page": 7, "total": 8, "pages": 2}),
     ("page=2&per_page=7&sort=name", ["arquipelago"],
      {"page": 2, "per_page": 7, "total": 8, "pages": 2}),
 ])
@@ -89,6 +91,7 @@ def test_pagination(client, venues, query, slugs, pagination):
     ("page=1000000000", "page"), ("per_page=1000000000", "per_page"),
     ("per_page=1005157306176180017582991688597504", "per_page"),
     ("page=%C2%B2", "page"), ("page=%EF%BC%91", "page"), ("per_page=%D9%A3", "per_page"),
+    ("page=" + "0" * 5000, "page"),
 ])
 def test_bad_pagination_is_400_naming_the_parameter(client, venues, query, field):
     assert_error_envelope(client.get(f"/api/v1/locations?{query}"), 400, field)

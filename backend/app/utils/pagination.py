@@ -30,11 +30,11 @@ def _positive_int(name: str, default: int, errors: dict[str, list[str]]) -> int:
     if raw is None:
         return default
     # ASCII digits only: str.isdigit() is also true of "²" (which int() refuses) and of
-    # other scripts' digits. Leading zeros are still the same number; the length check
-    # keeps int() away from huge strings.
+    # other scripts' digits. Leading zeros are still the same number, so only the digits
+    # after them reach int(): it refuses strings of over 4300 digits, zeros included.
     digits = raw.lstrip("0")
     if (not (raw.isascii() and raw.isdigit()) or len(digits) > len(str(MAX_PAGE_ARGUMENT))
-            or not 1 <= int(raw) <= MAX_PAGE_ARGUMENT):
+            or not 1 <= int(digits or "0") <= MAX_PAGE_ARGUMENT):
         errors[name] = [f"must be a whole number from 1 to {MAX_PAGE_ARGUMENT}"]
         return default
-    return int(raw)
+    return int(digits)
