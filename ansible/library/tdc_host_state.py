@@ -125,19 +125,19 @@ import stat
 from ansible.module_utils.basic import AnsibleModule
 
 
+def _name_of(lookup, ident):
+    """The account name of a uid or gid (pwd.getpwuid/grp.getgrgid), None when unknown."""
+    try:
+        return lookup(ident)[0]
+    except KeyError:
+        return None
+
+
 def _owner_group_mode_differ(st, want):
-    if want.get("owner") is not None:
-        try:
-            if pwd.getpwuid(st.st_uid).pw_name != want["owner"]:
-                return True
-        except KeyError:
-            return True
-    if want.get("group") is not None:
-        try:
-            if grp.getgrgid(st.st_gid).gr_name != want["group"]:
-                return True
-        except KeyError:
-            return True
+    if want.get("owner") is not None and _name_of(pwd.getpwuid, st.st_uid) != want["owner"]:
+        return True
+    if want.get("group") is not None and _name_of(grp.getgrgid, st.st_gid) != want["group"]:
+        return True
     if want.get("mode") is not None and not stat.S_ISLNK(st.st_mode):
         if stat.S_IMODE(st.st_mode) != int(str(want["mode"]), 8):
             return True
@@ -229,12 +229,7 @@ def account_differs(want):
         return True
     if want.get("shell") is not None and entry.pw_shell != want["shell"]:
         return True
-    if want.get("group") is not None:
-        try:
-            return grp.getgrgid(entry.pw_gid).gr_name != want["group"]
-        except KeyError:
-            return True
-    return False
+    return want.get("group") is not None and _name_of(grp.getgrgid, entry.pw_gid) != want["group"]
 
 
 def read_text(path):
