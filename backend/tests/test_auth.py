@@ -8,6 +8,7 @@ import time
 import jwt
 import pytest
 from flask.sessions import SecureCookieSessionInterface
+from flask_login.utils import encode_cookie
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
 
@@ -291,12 +292,14 @@ def test_rate_limit_follows_the_real_client_behind_the_proxy(client, make_user):
 
 
 def test_no_session_cookie_is_read_or_set(client, app, make_user):
-    """Tokens only: a validly signed session cookie naming a member logs nobody in, no
-    answer sets a cookie, and no answer varies on Cookie."""
+    """Tokens only: validly signed session and remember-me cookies naming a member log
+    nobody in, no answer sets a cookie, and no answer varies on Cookie."""
     user = make_user()
     token = login(client, user["email"]).get_json()["data"]["access_token"]
     signer = SecureCookieSessionInterface().get_signing_serializer(app)
     client.set_cookie("session", signer.dumps({"_user_id": str(user["id"]), "_fresh": True}))
+    with app.app_context():
+        client.set_cookie("remember_token", encode_cookie(str(user["id"])))
     responses = {"list": client.get("/api/v1/locations"),
                  "cookie only": client.get("/api/v1/auth/me"),
                  "token": client.get("/api/v1/auth/me", headers=bearer(token))}

@@ -40,6 +40,10 @@ def init_auth(app: Flask) -> None:
     # No cookie sessions: tokens only, so nothing to protect or remember.
     login_manager.session_protection = None
     app.session_interface = NoCookieSessions()
+    # Flask-Login looks for its remember-me cookie before it calls the request loader,
+    # and while that cookie is present it never calls it: a stray `remember_token` cookie
+    # would make every token count for nothing. No cookie name can hold a ";".
+    app.config["REMEMBER_COOKIE_NAME"] = "tdc;no-remember-me-cookie"
 
 
 @login_manager.user_loader
