@@ -75,3 +75,14 @@ class Traffic:
         assert self.total > 50, f"too few requests to prove anything: {self.total}"
         failed = self.failed
         assert not failed["non_2xx"] and not self.errors, f"lost of {self.total}: {failed}"
+
+
+def recap(run: subprocess.CompletedProcess) -> dict[str, dict[str, int]]:
+    """The PLAY RECAP of a playbook run: host -> {ok, changed, unreachable, failed, ...}."""
+    hosts = {}
+    for line in run.stdout.split("PLAY RECAP", 1)[-1].splitlines():
+        host, _, counts = line.partition(" : ")
+        if counts:
+            hosts[host.strip()] = {key: int(value) for key, value in
+                                   (pair.split("=") for pair in counts.split())}
+    return hosts
