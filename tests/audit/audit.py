@@ -3,8 +3,8 @@
 Each check is one function returning (tool, figure, goal, ok); the table at the end
 lists them all and the exit status is 1 when any failed. The target comes from the same
 VPS_* settings as the end-to-end tests (tests/ops.py): the local VPS by default. What a
-check expects of a role (SSH algorithms, open ports, the app's database) is read from
-that role's defaults.
+check expects of a role (SSH algorithms, open ports, the app's database, the disabled
+Redis commands) is read from that role's defaults.
 """
 
 import base64
@@ -316,6 +316,9 @@ def check_mysql(vps: Vps) -> Result:
     return "mariadb", figure, "dev-sec mysql baseline", not problems
 
 
+REDIS = role_defaults("redis")
+
+
 def check_redis(vps: Vps) -> Result:
     cli = ("REDISCLI_AUTH=$(awk '$1 == \"requirepass\" {print $2}' /etc/redis/redis.conf) "
            "redis-cli --no-auth-warning -h 127.0.0.1")
@@ -324,17 +327,19 @@ def check_redis(vps: Vps) -> Result:
         problems.append("no password needed")
     if vps.run(f"{cli} ping").strip() != "PONG":
         problems.append("password refused")
-    disabled = [c for c in ("FLUSHALL", "FLUSHDB", "CONFIG GET bind", "DEBUG SLEEP 0", "KEYS x*")
-                if "unknown command" not in vps.run(f"{cli} {c}", check=False)]
-    problems += [f"{c.split()[0]} enabled" for c in disabled]
+    # COMMAND INFO names a command the server has without running it (a FLUSHALL or a
+    # SHUTDOWN left enabled would otherwise do its harm); a disabled one has no entry.
+    disabled = REDIS["redis_disabled_commands"]
+    problems += [f"{name} enabled" for name in disabled
+                 if vps.run(f"{cli} COMMAND INFO {name}").strip()]
     conf = vps.run("cat /etc/redis/redis.conf")
     if not re.search(r"^protected-mode yes$", conf, re.MULTILINE):
         problems.append("protected-mode off")
-    listening = vps.run("ss -Hltn sport = :6379").split("\n")
+    listening = vps.run(f"ss -Hltn sport = :{REDIS['redis_port']}").split("\n")
     if any(line.split()[3].rsplit(":", 1)[0] not in {"127.0.0.1", "[::1]"}
            for line in listening if line.strip()):
         problems.append("listens beyond loopback")
-    figure = ("password, loopback, protected, 5 commands disabled" if not problems
+    figure = (f"password, loopback, protected, {len(disabled)} commands disabled" if not problems
               else "; ".join(problems))
     return "redis-cli, ss", figure, "dev-sec/Redis guidance", not problems
 
