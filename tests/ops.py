@@ -1,28 +1,151 @@
-"""Helpers of the operations tests: playbook runs and a client loop through nginx."""
+"""What the e2e tests, `make audit` and `make bench` share: the VPS they act on, the
+playbook runner and its recap, the roles' defaults, and a client loop through nginx.
+
+The target comes from VPS_ADDRESS, VPS_CA_BUNDLE and VPS_SSH (what `make vps-info`
+prints); when unset, from the local VPS itself. Requests go to the real site names:
+thedreamerscave.club and www resolve to the VPS for this process only, so TLS is
+verified exactly as a browser would (SNI, hostname, the CA's chain).
+"""
 
 import os
+import re
+import shlex
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import requests
-from conftest import REPO
+import urllib3.util.connection
+import yaml
 
+REPO = Path(__file__).resolve().parent.parent
+SITE = "thedreamerscave.club"
+NAMES = (SITE, f"www.{SITE}")
 INVENTORY = os.environ.get("E2E_INVENTORY", str(REPO / "ansible" / "inventories" / "local"))
+# The venv's own ansible-playbook when there is one: `make bench` and `make audit` run
+# the venv's python without the venv on PATH.
+_VENV_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+ANSIBLE_PLAYBOOK = str(_VENV_PLAYBOOK) if _VENV_PLAYBOOK.exists() else "ansible-playbook"
+RECAP_COUNTS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
+
+
+# --- the VPS ------------------------------------------------------------------------
+
+
+@dataclass
+class Vps:
+    address: str
+    ca_bundle: str
+    ssh_prefix: list[str]
+
+    @classmethod
+    def from_settings(cls) -> "Vps":
+        """The VPS that vps_settings() names."""
+        settings = vps_settings()
+        return cls(settings["VPS_ADDRESS"], settings["VPS_CA_BUNDLE"],
+                   shlex.split(settings["VPS_SSH"]))
+
+    def run(self, command: str, check: bool = True, timeout: float = 60) -> str:
+        """Run a shell command on the VPS as root and return its stdout."""
+        result = subprocess.run([*self.ssh_prefix, command], capture_output=True, text=True,
+                                timeout=timeout, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"`{command}` failed ({result.returncode}): "
+                                 f"{result.stderr.strip() or result.stdout.strip()}")
+        return result.stdout
+
+    def session(self) -> requests.Session:
+        """A client that trusts only the VPS's CA and ignores proxy/CA environment
+        variables (REQUESTS_CA_BUNDLE would otherwise replace the CA given here)."""
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = self.ca_bundle
+        return session
+
+    def url(self, path: str, scheme: str = "https", host: str = SITE) -> str:
+        return f"{scheme}://{host}{path}"
+
+    def wait_until_ready(self, seconds: float = 120) -> requests.Response:
+        """Poll readiness through nginx until it answers 200 (or time runs out)."""
+        deadline = time.monotonic() + seconds
+        last: requests.Response | Exception | None = None
+        client = self.session()
+        while time.monotonic() < deadline:
+            try:
+                last = client.get(self.url("/api/v1/health/ready"), timeout=10)
+                if last.status_code == 200:
+                    return last
+            except requests.RequestException as exc:
+                last = exc
+            time.sleep(1)
+        raise AssertionError(f"the site did not become ready in {seconds:g} s: {last!r}")
+
+
+def vps_settings() -> dict[str, str]:
+    """VPS_ADDRESS, VPS_CA_BUNDLE and VPS_SSH from the environment, or from the local VPS
+    (`local-vps/vps.sh info`, which follows LOCAL_VPS_NAME and LOCAL_VPS_NET)."""
+    names = ("VPS_ADDRESS", "VPS_CA_BUNDLE", "VPS_SSH")
+    if all(os.environ.get(name) for name in names):
+        return {name: os.environ[name] for name in names}
+    info = subprocess.run([str(REPO / "local-vps" / "vps.sh"), "info"], capture_output=True,
+                          text=True, check=True).stdout
+    return dict(line.split("=", 1) for line in info.splitlines() if "=" in line)
+
+
+def resolve_site_to(address: str) -> None:
+    """Point the site's names at ADDRESS inside this process (no /etc/hosts edit)."""
+    original = urllib3.util.connection.create_connection
+
+    def create_connection(host_port, *args, **kwargs):
+        host, port = host_port
+        return original((address if host in NAMES else host, port), *args, **kwargs)
+
+    urllib3.util.connection.create_connection = create_connection
+
+
+# --- Ansible ------------------------------------------------------------------------
 
 
 def playbook(name: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ansible/NAME.yml against the e2e inventory; the caller checks the result."""
+    """Run ansible/NAME.yml against INVENTORY; the caller checks the result."""
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible" / "ansible.cfg")}
     return subprocess.run(
-        ["ansible-playbook", "-i", INVENTORY, str(REPO / "ansible" / f"{name}.yml"), *args],
+        [ANSIBLE_PLAYBOOK, "-i", INVENTORY, str(REPO / "ansible" / f"{name}.yml"), *args],
         capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
 
 def output(run: subprocess.CompletedProcess) -> str:
+    """The tail of a run's output, enough to say why it failed."""
     return run.stdout[-4000:] + run.stderr[-2000:]
+
+
+def recap(run: subprocess.CompletedProcess) -> dict[str, dict[str, int]]:
+    """The PLAY RECAP of a playbook run: per host, its counts of RECAP_COUNTS. Ansible's
+    `ok` already includes the `changed` tasks. Raises when the run printed no recap, so
+    that a check over every host never passes on none."""
+    _, marker, tail = run.stdout.rpartition("PLAY RECAP")
+    hosts = {}
+    for line in tail.splitlines()[1:] if marker else []:
+        host, _, counts = line.partition(" : ")
+        found = dict(re.findall(r"(\w+)=(\d+)", counts))
+        if host.strip() and found:
+            hosts[host.strip()] = {key: int(found.get(key, 0)) for key in RECAP_COUNTS}
+    if not hosts:
+        raise ValueError(f"no PLAY RECAP in the run's output:\n{output(run)}")
+    return hosts
+
+
+def role_defaults(role: str) -> dict:
+    """ansible/roles/ROLE/defaults/main.yml, the values a role's checks expect."""
+    path = REPO / "ansible" / "roles" / role / "defaults" / "main.yml"
+    return yaml.safe_load(path.read_text()) or {}
+
+
+# --- load ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -30,7 +153,7 @@ class Traffic:
     """Requests in a loop through nginx (keep-alive, the VPS's CA) on a thread, bounded
     in count and time, counting every answer and every socket error."""
 
-    vps: object
+    vps: Vps
     paths: tuple[str, ...] = ("/api/v1/locations", "/api/v1/health")
     max_requests: int = 50_000
     max_seconds: float = 300
@@ -76,13 +199,3 @@ class Traffic:
         failed = self.failed
         assert not failed["non_2xx"] and not self.errors, f"lost of {self.total}: {failed}"
 
-
-def recap(run: subprocess.CompletedProcess) -> dict[str, dict[str, int]]:
-    """The PLAY RECAP of a playbook run: host -> {ok, changed, unreachable, failed, ...}."""
-    hosts = {}
-    for line in run.stdout.split("PLAY RECAP", 1)[-1].splitlines():
-        host, _, counts = line.partition(" : ")
-        if counts:
-            hosts[host.strip()] = {key: int(value) for key, value in
-                                   (pair.split("=") for pair in counts.split())}
-    return hosts

@@ -5,11 +5,11 @@ import re
 import uuid
 
 import pytest
-from ops import output, playbook
+from ops import output, playbook, role_defaults
 
 pytestmark = pytest.mark.disruptive
 
-DATABASE = "tdc"
+DATABASE = role_defaults("mysql")["mysql_app_database"]
 
 
 def snapshot(vps) -> dict[str, tuple[int, int]]:

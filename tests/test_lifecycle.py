@@ -1,30 +1,21 @@
 """Converging again changes nothing; a reboot brings everything back with the data."""
 
-import os
-import re
 import subprocess
 import time
 import uuid
 
 import pytest
-from conftest import REPO
+from ops import output, playbook, recap
 
 pytestmark = pytest.mark.disruptive
 
-INVENTORY = os.environ.get("E2E_INVENTORY", str(REPO / "ansible" / "inventories" / "local"))
-
 
 def test_second_site_run_reports_no_change():
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible" / "ansible.cfg")}
-    playbook = subprocess.run(
-        ["ansible-playbook", "-i", INVENTORY, str(REPO / "ansible" / "site.yml")],
-        capture_output=True, text=True, env=env, timeout=900, check=False)
-    assert playbook.returncode == 0, playbook.stdout[-3000:] + playbook.stderr[-2000:]
-    recap = re.findall(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+).*failed=(\d+)", playbook.stdout,
-                       re.MULTILINE)
-    assert recap, playbook.stdout[-2000:]
-    changed = [line for line in playbook.stdout.splitlines() if line.startswith("changed:")]
-    assert all(c == "0" and f == "0" for c, f in recap), "\n".join(changed)
+    run = playbook("site", timeout=900)
+    assert run.returncode == 0, output(run)
+    changed = [line for line in run.stdout.splitlines() if line.startswith("changed:")]
+    assert all(counts["changed"] == 0 and counts["failed"] == 0
+               for counts in recap(run).values()), "\n".join(changed)
 
 
 def test_reboot_brings_every_service_back_with_the_data(site, vps):

@@ -5,8 +5,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import REPO
-from ops import Traffic, output, playbook
+from ops import REPO, Traffic, output, playbook
 
 pytestmark = pytest.mark.disruptive
 

@@ -6,7 +6,7 @@ import ssl
 
 import pytest
 import requests
-from conftest import SITE
+from ops import SITE
 
 
 def test_readiness_through_nginx_with_a_verified_certificate(site, vps):

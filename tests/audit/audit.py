@@ -2,7 +2,9 @@
 
 Each check is one function returning (tool, figure, goal, ok); the table at the end
 lists them all and the exit status is 1 when any failed. The target comes from the same
-VPS_* settings as the end-to-end tests (tests/conftest.py): the local VPS by default.
+VPS_* settings as the end-to-end tests (tests/ops.py): the local VPS by default. What a
+check expects of a role (SSH algorithms, open ports, the app's database, the disabled
+Redis commands) is read from that role's defaults.
 """
 
 import base64
@@ -24,7 +26,7 @@ import requests
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from conftest import REPO, SITE, Vps, _resolve_site_to, _vps_settings
+from ops import REPO, SITE, Vps, resolve_site_to, role_defaults
 
 OPS = Path(sys.executable).parent
 LOCAL_SECRETS = REPO / ".local-vps" / "secrets"
@@ -197,15 +199,12 @@ def check_systemd(vps: Vps) -> Result:
 
 # --- the OS -------------------------------------------------------------------------
 
-ALLOWED_SSH = {
-    "ciphers": {"chacha20-poly1305@openssh.com", "aes256-gcm@openssh.com",
-                "aes128-gcm@openssh.com", "aes256-ctr", "aes192-ctr", "aes128-ctr"},
-    "kexalgorithms": {"sntrup761x25519-sha512@openssh.com", "curve25519-sha256",
-                      "curve25519-sha256@libssh.org", "diffie-hellman-group16-sha512",
-                      "diffie-hellman-group18-sha512", "diffie-hellman-group-exchange-sha256"},
-    "macs": {"hmac-sha2-512-etm@openssh.com", "hmac-sha2-256-etm@openssh.com",
-             "umac-128-etm@openssh.com"},
-}
+HARDENING = role_defaults("hardening")
+# sshd -T's name of each setting: the algorithms the hardening role allows.
+ALLOWED_SSH = {"ciphers": set(HARDENING["hardening_ssh_ciphers"]),
+               "kexalgorithms": set(HARDENING["hardening_ssh_kex"]),
+               "macs": set(HARDENING["hardening_ssh_macs"])}
+OPEN_PORTS = HARDENING["hardening_open_tcp_ports"]
 
 
 def check_ssh(vps: Vps) -> Result:
@@ -250,11 +249,12 @@ def check_firewall(vps: Vps) -> Result:
         outside = tcp_open(vps.address, port)
     finally:
         vps.run("systemctl stop tdc-audit-listener", check=False)
-    web = {p: tcp_open(vps.address, p) for p in (22, 80, 443)}
+    web = {p: tcp_open(vps.address, p) for p in OPEN_PORTS}
     ok = ("policy drop" in ruleset and inside and not outside and all(web.values()))
+    ports = "/".join(map(str, OPEN_PORTS))
     figure = (f"{port}: open inside={inside}, from host={'open' if outside else 'closed'}; "
-              f"22/80/443 {'open' if all(web.values()) else web}")
-    return "nft, socket", figure, "only 22/80/443 in", ok
+              f"{ports} {'open' if all(web.values()) else web}")
+    return "nft, socket", figure, f"only {ports} in", ok
 
 
 def check_fail2ban(vps: Vps) -> Result:
@@ -280,6 +280,10 @@ def check_updates_and_time(vps: Vps) -> Result:
 # --- the data stores ----------------------------------------------------------------
 
 
+MYSQL = role_defaults("mysql")
+APP_USER, APP_DATABASE = MYSQL["mysql_app_user"], MYSQL["mysql_app_database"]
+
+
 def check_mysql(vps: Vps) -> Result:
     def query(sql: str) -> str:
         return vps.run(f"mariadb -N -B -e {shlex.quote(sql)}").strip()
@@ -292,12 +296,13 @@ def check_mysql(vps: Vps) -> Result:
     if query("SELECT COUNT(*) FROM mysql.user WHERE user = 'root' "
              "AND host NOT IN ('localhost', '127.0.0.1', '::1')") != "0":
         problems.append("remote root")
-    hosts = query("SELECT host FROM mysql.user WHERE user = 'tdc'").split()
+    hosts = query(f"SELECT host FROM mysql.user WHERE user = '{APP_USER}'").split()
     for host in hosts:
-        grants = query(f"SHOW GRANTS FOR 'tdc'@'{host}'")
+        grants = query(f"SHOW GRANTS FOR '{APP_USER}'@'{host}'")
         for grant in grants.splitlines():
-            if not (grant.startswith("GRANT USAGE ON *.*") or " ON `tdc`.* TO " in grant):
-                problems.append(f"tdc@{host}: {grant[:40]}")
+            if not (grant.startswith("GRANT USAGE ON *.*")
+                    or f" ON `{APP_DATABASE}`.* TO " in grant):
+                problems.append(f"{APP_USER}@{host}: {grant[:40]}")
     if query("SELECT @@local_infile") != "0":
         problems.append("local_infile on")
     if query("SELECT @@bind_address") not in {"127.0.0.1", "localhost"}:
@@ -306,9 +311,12 @@ def check_mysql(vps: Vps) -> Result:
     for line in vps.run("ss -Hltn sport = :3306").splitlines():
         if line.split()[3].rsplit(":", 1)[0] not in {"127.0.0.1", "[::1]"}:
             problems.append("listens on " + line.split()[3])
-    figure = ("no anon/test/remote root, app on tdc.* only, local_infile 0, 127.0.0.1"
+    figure = (f"no anon/test/remote root, app on {APP_DATABASE}.* only, local_infile 0, 127.0.0.1"
               if not problems else "; ".join(problems))
     return "mariadb", figure, "dev-sec mysql baseline", not problems
+
+
+REDIS = role_defaults("redis")
 
 
 def check_redis(vps: Vps) -> Result:
@@ -319,17 +327,19 @@ def check_redis(vps: Vps) -> Result:
         problems.append("no password needed")
     if vps.run(f"{cli} ping").strip() != "PONG":
         problems.append("password refused")
-    disabled = [c for c in ("FLUSHALL", "FLUSHDB", "CONFIG GET bind", "DEBUG SLEEP 0", "KEYS x*")
-                if "unknown command" not in vps.run(f"{cli} {c}", check=False)]
-    problems += [f"{c.split()[0]} enabled" for c in disabled]
+    # COMMAND INFO names a command the server has without running it (a FLUSHALL or a
+    # SHUTDOWN left enabled would otherwise do its harm); a disabled one has no entry.
+    disabled = REDIS["redis_disabled_commands"]
+    problems += [f"{name} enabled" for name in disabled
+                 if vps.run(f"{cli} COMMAND INFO {name}").strip()]
     conf = vps.run("cat /etc/redis/redis.conf")
     if not re.search(r"^protected-mode yes$", conf, re.MULTILINE):
         problems.append("protected-mode off")
-    listening = vps.run("ss -Hltn sport = :6379").split("\n")
+    listening = vps.run(f"ss -Hltn sport = :{REDIS['redis_port']}").split("\n")
     if any(line.split()[3].rsplit(":", 1)[0] not in {"127.0.0.1", "[::1]"}
            for line in listening if line.strip()):
         problems.append("listens beyond loopback")
-    figure = ("password, loopback, protected, 5 commands disabled" if not problems
+    figure = (f"password, loopback, protected, {len(disabled)} commands disabled" if not problems
               else "; ".join(problems))
     return "redis-cli, ss", figure, "dev-sec/Redis guidance", not problems
 
@@ -510,10 +520,8 @@ def check_client_address(vps: Vps) -> Result:
 
 
 def main() -> int:
-    settings = _vps_settings()
-    vps = Vps(settings["VPS_ADDRESS"], settings["VPS_CA_BUNDLE"],
-              shlex.split(settings["VPS_SSH"]))
-    _resolve_site_to(vps.address)
+    vps = Vps.from_settings()
+    resolve_site_to(vps.address)
     site = vps.session()
     vps.wait_until_ready()
     reset_rate_limits(vps)
