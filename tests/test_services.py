@@ -1,5 +1,7 @@
 """The systemd units and the data stores on the VPS."""
 
+import shlex
+
 import pytest
 
 UNITS = ["tdc-gunicorn.socket", "tdc-gunicorn.service", "tdc-celery-worker.service",
@@ -56,6 +58,22 @@ def test_mysql_has_no_anonymous_users_nor_test_database(vps):
     users = vps.run("mariadb -N -e \"SELECT CONCAT(User,'@',Host) FROM mysql.user\"").split()
     assert not [u for u in users if u.startswith("@")]
     assert "test" not in vps.run("mariadb -N -e 'SHOW DATABASES'").split()
+
+
+def as_app_user(vps, sql: str) -> str:
+    """Run SQL on the app's database as the API's own user (its .env credentials); the
+    output, with the server's refusal when it refuses."""
+    login = ("set -a; . /srv/tdc/shared/.env; set +a; "
+             "MYSQL_PWD=$DB_PASSWORD mariadb -N -B -u \"$DB_USER\" \"$DB_NAME\"")
+    return vps.run(f"{login} -e {shlex.quote(sql)} 2>&1", check=False)
+
+
+def test_the_api_user_writes_rows_but_cannot_change_the_schema(vps):
+    assert as_app_user(vps, "SELECT COUNT(*) > 0 FROM locations").strip() == "1"
+    assert as_app_user(vps, "UPDATE locations SET name = name WHERE id = 0").strip() == ""
+    for statement in ("CREATE TABLE drift_probe (id INT)", "ALTER TABLE locations ADD x INT",
+                      "DROP TABLE revoked_tokens"):
+        assert "command denied" in as_app_user(vps, statement), statement
 
 
 def test_env_file_is_private_to_the_app_user(vps):
