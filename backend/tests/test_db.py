@@ -1,14 +1,23 @@
 """The db helpers against a real MariaDB: commit, rollback, pooling, outages."""
 
+import inspect
+import queue
 import threading
 from collections.abc import Callable, Iterator
 
+import mysql.connector
 import pytest
+from flask import current_app
+from mysql.connector import pooling
+from mysql.connector.connection_cext import CMySQLConnection
+from mysql.connector.cursor_cext import CMySQLCursorDict
 
 from app.config import TestingConfig as AppTestingConfig
 from app.utils import db
 from app.utils.db import (
     DatabaseUnavailable,
+    DriverPool,
+    connection_settings,
     execute,
     execute_many,
     fetch_all,
@@ -202,3 +211,37 @@ def test_acquire_outside_any_server_reports_unavailable(service_env, monkeypatch
     app = create_probe_app(AppTestingConfig)
     with app.app_context(), pytest.raises(DatabaseUnavailable):
         fetch_one("SELECT 1")
+
+
+def test_driver_internals_are_there(app_context):
+    """Each private part of mysql-connector that DriverPool relies on, as it relies on it.
+
+    A driver upgrade that renames, drops or changes one of them fails here.
+    """
+    assert mysql.connector.HAVE_CEXT  # production runs the C extension
+    assert isinstance(pooling.CONNECTION_POOL_LOCK, type(threading.RLock()))
+    assert list(inspect.signature(pooling.MySQLConnectionPool._queue_connection).parameters) \
+        == ["self", "cnx"]
+    assert list(inspect.signature(pooling.MySQLConnectionPool._remove_connections).parameters) \
+        == ["self"]
+    pool = DriverPool(pool_name="tdc_internals", pool_size=2,
+                      **connection_settings(current_app.config))
+    try:
+        assert isinstance(pool._cnx_queue, queue.LifoQueue)
+        assert pool._cnx_queue.qsize() == pool._cnx_queue.maxsize == 2
+        assert pool._cnx_config["database"] == current_app.config["DB_NAME"]
+        pooled = pool.get_connection()
+        raw = pooled._cnx
+        assert isinstance(raw, CMySQLConnection)
+        assert raw.pool_config_version == pool._config_version
+        cursor = DriverPool.dict_cursor(pooled)
+        assert isinstance(cursor, CMySQLCursorDict)
+        cursor.execute("SELECT 41 + 1 AS answer")
+        assert cursor.fetchall() == [{"answer": 42}]
+        cursor.close()
+        DriverPool.mark(pooled, healthy=True)
+        pooled.close()
+        assert pool._cnx_queue.get(block=False) is raw  # last in, first out
+        pool._queue_connection(raw)
+    finally:
+        assert pool.close_idle() == 2

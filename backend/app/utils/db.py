@@ -43,21 +43,38 @@ class DatabaseUnavailable(RuntimeError):
 
 # A connection given back without error this recently is handed out again without a ping.
 ALIVE_WINDOW_SECONDS = 0.5
-_ALIVE_AT = "tdc_alive_at"  # attribute on the real connection: when it last proved healthy
 
 
-class AliveWindowPool(pooling.MySQLConnectionPool):
-    """mysql-connector's pool, minus the ping for a connection that was healthy moments ago.
+class DriverPool(pooling.MySQLConnectionPool):
+    """mysql-connector's pool, with the shortcuts that save a round trip per request.
 
-    The stock `get_connection` pings every connection it hands out: a round trip per
-    request, as costly under load as the query itself. A connection given back healthy
-    within ALIVE_WINDOW_SECONDS is handed out as it is (HikariCP's alive-bypass window);
-    any other is pinged and, when dead (a database restart), reconnected, as the stock
-    pool does. A restart shorter than the window could cost one request per connection.
+    The one place that touches mysql-connector's internals. It relies on these private
+    names, each checked by tests/test_db.py::test_driver_internals_are_there, so that a
+    driver upgrade that drops or renames one fails the tests rather than production:
 
-    Connections are handed out last in, first out: a worker reuses its most recent one,
-    still alive by the window and hot on the server, rather than cycling through all.
+    - `pooling.CONNECTION_POOL_LOCK`: the module lock the stock pool holds around its queue;
+    - `MySQLConnectionPool._cnx_queue`: the `queue.Queue` of idle connections;
+    - `MySQLConnectionPool._cnx_config`, `._config_version`: the settings a connection is
+      (re)configured with, and their version;
+    - `MySQLConnectionPool._queue_connection(cnx)`: put a connection back, lock already held;
+    - `MySQLConnectionPool._remove_connections()`: close every idle connection;
+    - `pool_config_version`: set by the pool on each real connection, the settings'
+      version it was made with;
+    - `PooledMySQLConnection._cnx`: the real connection behind a pooled one;
+    - `cursor_cext.CMySQLCursorDict(cnx)`: the C extension's dict cursor, built directly.
+
+    The shortcuts: the stock `get_connection` pings every connection it hands out, a round
+    trip per request as costly under load as the query itself. A connection given back
+    healthy within ALIVE_WINDOW_SECONDS is handed out as it is (HikariCP's alive-bypass
+    window); any other is pinged and, when dead (a database restart), reconnected, as the
+    stock pool does. A restart shorter than the window could cost one request per
+    connection. Idle connections are handed out last in, first out: a worker reuses its
+    most recent one, still alive by the window, rather than cycling through all.
+    And the C extension's `cursor()` pings the server again before it builds a cursor;
+    `dict_cursor` builds it directly, the pool having vouched for the connection.
     """
+
+    _ALIVE_AT = "tdc_alive_at"  # set on the real connection: when it last proved healthy
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -72,7 +89,7 @@ class AliveWindowPool(pooling.MySQLConnectionPool):
                 cnx = self._cnx_queue.get(block=False)
             except queue.Empty as err:
                 raise PoolError("Failed getting connection; pool exhausted") from err
-            recently_alive = (time.monotonic() - getattr(cnx, _ALIVE_AT, -math.inf)
+            recently_alive = (time.monotonic() - getattr(cnx, self._ALIVE_AT, -math.inf)
                               < ALIVE_WINDOW_SECONDS)
             current = cnx.pool_config_version == self._config_version
             if not current or not (recently_alive or cnx.is_connected()):
@@ -84,6 +101,23 @@ class AliveWindowPool(pooling.MySQLConnectionPool):
                     raise
                 cnx.pool_config_version = self._config_version
             return pooling.PooledMySQLConnection(self, cnx)
+
+    @classmethod
+    def mark(cls, cnx: pooling.PooledMySQLConnection, healthy: bool) -> None:
+        """Record, before `cnx` goes back, whether it may skip the next checkout's ping."""
+        setattr(cnx._cnx, cls._ALIVE_AT, time.monotonic() if healthy else -math.inf)
+
+    @staticmethod
+    def dict_cursor(cnx: pooling.PooledMySQLConnection) -> Any:
+        """A cursor whose rows are dicts, without the C extension's ping before it."""
+        raw = cnx._cnx
+        if CMySQLCursorDict is not None and isinstance(raw, CMySQLConnection):
+            return CMySQLCursorDict(raw)
+        return cnx.cursor(dictionary=True)
+
+    def close_idle(self) -> int:
+        """Close every idle connection; return how many there were."""
+        return self._remove_connections()
 
 
 class ConnectionPool:
@@ -97,18 +131,18 @@ class ConnectionPool:
         self.settings = settings
         self.size = size
         self.timeout = timeout
-        self._pool: pooling.MySQLConnectionPool | None = None
+        self._pool: DriverPool | None = None
         self._create_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(size)
 
-    def _get_pool(self) -> pooling.MySQLConnectionPool:
+    def _get_pool(self) -> DriverPool:
         # Created on first use so that workers start even while the database is down.
         # No session reset on return: it costs a reset and four SET round trips per
         # request, and the app keeps no session state (release() ends any transaction).
         if self._pool is None:
             with self._create_lock:
                 if self._pool is None:
-                    self._pool = AliveWindowPool(
+                    self._pool = DriverPool(
                         pool_name=POOL_NAME, pool_size=self.size, pool_reset_session=False,
                         **self.settings)
         return self._pool
@@ -130,7 +164,7 @@ class ConnectionPool:
     def close(self) -> None:
         """Close every idle pooled connection (used when an app is discarded)."""
         if self._pool is not None:
-            self._pool._remove_connections()
+            self._pool.close_idle()
             self._pool = None
 
     def release(self, cnx: pooling.PooledMySQLConnection, healthy: bool = True) -> None:
@@ -138,7 +172,7 @@ class ConnectionPool:
         try:
             if cnx.in_transaction:  # a transaction cut short (e.g. a worker timeout)
                 cnx.rollback()
-            setattr(cnx._cnx, _ALIVE_AT, time.monotonic() if healthy else -math.inf)
+            DriverPool.mark(cnx, healthy)
             cnx.close()  # back to the pool
         except MySQLError as exc:
             log.warning("pooled connection returned broken: %s", exc)
@@ -190,22 +224,10 @@ def _release_connection(_exc: BaseException | None = None) -> None:
         _pool().release(cnx, healthy=not g.pop("db_failed", False))
 
 
-def _dict_cursor(cnx: pooling.PooledMySQLConnection) -> Any:
-    """A cursor whose rows are dicts.
-
-    The C extension's `cursor()` pings the server before it builds one; the pool has
-    already vouched for the connection at checkout, so the cursor is built directly.
-    """
-    raw = cnx._cnx  # the pooled connection's real connection
-    if CMySQLCursorDict is not None and isinstance(raw, CMySQLConnection):
-        return CMySQLCursorDict(raw)
-    return cnx.cursor(dictionary=True)
-
-
 @contextmanager
 def _statement_cursor() -> Iterator[Any]:
     """Yield a dict cursor for statements that each commit on their own (autocommit)."""
-    cursor = _dict_cursor(get_connection())
+    cursor = DriverPool.dict_cursor(get_connection())
     try:
         yield cursor
     except MySQLError:
@@ -225,7 +247,7 @@ def get_cursor() -> Iterator[Any]:
             yield cursor
         return
     cnx.start_transaction()
-    cursor = _dict_cursor(cnx)
+    cursor = DriverPool.dict_cursor(cnx)
     try:
         yield cursor
         cnx.commit()
