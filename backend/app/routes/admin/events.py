@@ -3,8 +3,7 @@
 from flask import Blueprint, request
 from flask_login import current_user
 
-from app.models.event import EventFilters, EventInput
-from app.routes.api.events import FILTER_PARAMETERS
+from app.models.event import FILTER_PARAMETERS, EventFilters, EventInput
 from app.services import events
 from app.utils.auth import staff_required
 from app.utils.openapi import (

@@ -4,8 +4,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, request
 
-from app.models.event import EVENT_TYPES, EventFilters
-from app.models.fields import SLUG_MAX, SLUG_PATTERN
+from app.models.event import EVENT_TYPES, FILTER_PARAMETERS, EventFilters
 from app.services import events
 from app.utils.openapi import (
     PAGE_PARAMETERS,
@@ -38,23 +37,6 @@ def get_event(slug: str):
     event = events.get_event(slug)
     return success(event) if event else not_found("No such event")
 
-
-# What EventFilters takes: a slug (anything else is a 400), and two independent date-time
-# bounds (any year; one before 1970 or after 9998 matches as that end of the range would).
-FILTER_PARAMETERS = [
-    {"name": "location", "in": "query", "required": False,
-     "description": "A venue's slug. An unknown venue matches no event: the list is empty.",
-     "schema": {"type": "string", "minLength": 1, "maxLength": SLUG_MAX,
-                "pattern": SLUG_PATTERN}},
-    {"name": "from", "in": "query", "required": False,
-     "description": "ISO 8601 with a time zone (`Z` or an offset, `+` sent as `%2B`): "
-                    "events ending at or after it.",
-     "schema": {"type": "string", "format": "date-time"}},
-    {"name": "to", "in": "query", "required": False,
-     "description": "ISO 8601 with a time zone: events starting before it. At or before "
-                    "`from`, the events running throughout that span.",
-     "schema": {"type": "string", "format": "date-time"}},
-]
 
 _timestamp = {"type": "string", "format": "date-time", "description": "UTC, ISO 8601"}
 OPENAPI_SCHEMAS = {
