@@ -101,7 +101,7 @@ def page_response(description: str, item: Schema) -> dict[str, Any]:
 NO_CONTENT = {"description": "Done; no body"}
 
 
-def json_body(model: type[BaseModel], partial: bool = False) -> dict[str, Any]:
+def body_schema(model: type[BaseModel], partial: bool = False) -> dict[str, Any]:
     """A request body described by `model`'s JSON schema (every field optional if partial)."""
     schema = model.model_json_schema()
     if partial:

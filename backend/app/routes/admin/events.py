@@ -9,15 +9,15 @@ from app.utils.auth import staff_required
 from app.utils.openapi import (
     NO_CONTENT,
     PAGE_PARAMETERS,
+    body_schema,
     data_response,
-    json_body,
     operation,
     page_response,
     ref,
     slug_parameter,
 )
 from app.utils.pagination import page_args
-from app.utils.request_body import json_body as request_json
+from app.utils.request_body import json_body
 from app.utils.responses import created, no_content, not_found, paginated, success
 from app.utils.validation import validate, validate_update
 
@@ -38,7 +38,7 @@ def list_events():
 @bp.post("")
 @staff_required
 def create_event():
-    data = validate(EventInput, request_json())
+    data = validate(EventInput, json_body())
     return created(events.create_event(data, created_by=current_user.id))
 
 
@@ -65,7 +65,7 @@ def _update(slug: str, partial: bool):
     event = events.get_event(slug, published_only=False)
     if event is None:
         return not_found("No such event")
-    data = validate_update(EventInput, events.as_input(event), request_json(), partial)
+    data = validate_update(EventInput, events.as_input(event), json_body(), partial)
     return success(events.update_event(event, data))
 
 
@@ -111,17 +111,17 @@ OPENAPI_PATHS = {
             "Create an event (unpublished)", "Admin: events",
             {"201": data_response("The new event", ref("Event"))}, role="staff",
             description="`created_by` is the caller. Publish it with .../publish.",
-            errors=(409,), body=json_body(EventInput)),
+            errors=(409,), body=body_schema(EventInput)),
     },
     "/api/v1/admin/events/{slug}": {
         "get": operation("Get any event", "Admin: events", _event, role="staff",
                          errors=(404,), parameters=_slug),
         "put": operation("Replace an event", "Admin: events", _event, role="staff",
                          description="Omitted optional fields become null.",
-                         errors=(404, 409), parameters=_slug, body=json_body(EventInput)),
+                         errors=(404, 409), parameters=_slug, body=body_schema(EventInput)),
         "patch": operation("Change some fields of an event", "Admin: events", _event,
                            role="staff", errors=(404, 409), parameters=_slug,
-                           body=json_body(EventInput, partial=True)),
+                           body=body_schema(EventInput, partial=True)),
         "delete": operation("Delete an event", "Admin: events", {"204": NO_CONTENT},
                             role="staff", errors=(404,), parameters=_slug),
     },

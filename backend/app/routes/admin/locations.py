@@ -8,15 +8,15 @@ from app.utils.auth import admin_required
 from app.utils.openapi import (
     NO_CONTENT,
     PAGE_PARAMETERS,
+    body_schema,
     data_response,
-    json_body,
     operation,
     page_response,
     ref,
     slug_parameter,
 )
 from app.utils.pagination import page_args
-from app.utils.request_body import json_body as request_json
+from app.utils.request_body import json_body
 from app.utils.responses import created, no_content, not_found, paginated, success
 from app.utils.validation import validate, validate_update
 
@@ -34,7 +34,7 @@ def list_locations():
 @bp.post("")
 @admin_required
 def create_location():
-    data = validate(LocationInput, request_json())
+    data = validate(LocationInput, json_body())
     return created(locations.create_location(data))
 
 
@@ -61,7 +61,7 @@ def _update(slug: str, partial: bool):
     location = locations.get_location(slug, include_inactive=True)
     if location is None:
         return not_found("No such venue")
-    data = validate_update(LocationInput, locations.as_input(location), request_json(),
+    data = validate_update(LocationInput, locations.as_input(location), json_body(),
                            partial)
     return success(locations.update_location(location["id"], data))
 
@@ -87,18 +87,18 @@ OPENAPI_PATHS = {
         "post": operation(
             "Create a venue", "Admin: venues",
             {"201": data_response("The new venue", ref("Location"))}, role="admin",
-            errors=(409,), body=json_body(LocationInput)),
+            errors=(409,), body=body_schema(LocationInput)),
     },
     "/api/v1/admin/locations/{slug}": {
         "get": operation("Get any venue", "Admin: venues", _location, role="admin",
                          errors=(404,), parameters=_slug),
         "put": operation("Replace a venue", "Admin: venues", _location, role="admin",
                          description="Omitted optional fields take their defaults.",
-                         errors=(404, 409), parameters=_slug, body=json_body(LocationInput)),
+                         errors=(404, 409), parameters=_slug, body=body_schema(LocationInput)),
         "patch": operation("Change some fields of a venue", "Admin: venues", _location,
                            role="admin", description="`is_active: true` reactivates it.",
                            errors=(404, 409), parameters=_slug,
-                           body=json_body(LocationInput, partial=True)),
+                           body=body_schema(LocationInput, partial=True)),
         "delete": operation("Deactivate a venue", "Admin: venues", {"204": NO_CONTENT},
                             role="admin",
                             description="Hides it from the public API; its events stay. "

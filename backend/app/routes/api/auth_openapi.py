@@ -8,8 +8,8 @@ from app.models.user import ROLES, LoginInput, RegisterInput, UserUpdateInput
 from app.utils.openapi import (
     NO_CONTENT,
     PAGE_PARAMETERS,
+    body_schema,
     data_response,
-    json_body,
     operation,
     page_response,
     ref,
@@ -54,7 +54,7 @@ OPENAPI_PATHS = {
             {"201": data_response("The new member", ref("User"))},
             description="Email and username must be free (409). A welcome email follows. "
                         "Rate limited per client address.",
-            errors=(409, 429), body=json_body(RegisterInput)),
+            errors=(409, 429), body=body_schema(RegisterInput)),
     },
     "/api/v1/auth/login": {
         "post": operation(
@@ -62,7 +62,7 @@ OPENAPI_PATHS = {
             {"200": data_response("A token for the Authorization header", ref("Token"))},
             description="An unknown email and a wrong password get the same 401; a "
                         "deactivated account gets 403. Rate limited per client address.",
-            errors=(401, 403, 429), body=json_body(LoginInput)),
+            errors=(401, 403, 429), body=body_schema(LoginInput)),
     },
     "/api/v1/auth/logout": {
         "post": operation("Revoke the token of this request", "Auth",
@@ -90,6 +90,6 @@ OPENAPI_PATHS = {
             role="admin",
             description="Refused (409) when it would leave no active admin.",
             errors=(404, 409), parameters=_user_id,
-            body=json_body(UserUpdateInput, partial=True)),
+            body=body_schema(UserUpdateInput, partial=True)),
     },
 }
