@@ -14,23 +14,6 @@ from app.utils.validation import ValidationFailed
 
 log = logging.getLogger("tdc.errors")
 
-# Messages shown for each status; a view's own description wins outside production.
-GENERIC_MESSAGES = {
-    400: "Bad request",
-    401: "Authentication required",
-    403: "Permission denied",
-    404: "Resource not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Request body too large",
-    415: "Unsupported media type",
-    422: "Validation failed",
-    429: "Too many requests",
-    500: "Internal server error",
-    503: "Service unavailable",
-}
-
-
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(ValidationFailed, handle_validation_failed)
@@ -45,7 +28,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _message(exc: HTTPException) -> str:
-    generic = GENERIC_MESSAGES.get(exc.code or 500, exc.name)
+    generic = responses.MESSAGES.get(exc.code or 500, exc.name)
     # Werkzeug's default descriptions are long HTML-era sentences: prefer the short name,
     # but keep a description that a view set on purpose (abort(400, "...")).
     default = type(exc).description

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from app.utils.responses import MESSAGES as STATUS_MESSAGES
+
 M = TypeVar("M", bound=BaseModel)
 
 # Plainer words for the pydantic error types clients meet most.
@@ -29,7 +31,7 @@ class ValidationFailed(Exception):
     """Input was refused; `errors` maps each field to its messages."""
 
     def __init__(self, errors: dict[str, list[str]], status: int = 422,
-                 message: str = "Validation failed") -> None:
+                 message: str = STATUS_MESSAGES[422]) -> None:
         super().__init__(message)
         self.errors = errors
         self.status = status
