@@ -27,7 +27,7 @@ def add_event(app, slug, starts_in_hours, hours=2, location="the-lounge", publis
     with app.app_context():
         event = events.create_event(data, created_by=None)
         if published:
-            event = events.set_published(event, True)
+            event = events.set_published(event["id"], True)
     return event
 
 
@@ -73,7 +73,7 @@ def test_time_zone_offsets_are_stored_as_utc(app, client, clean_tables):
         "location": "arquipelago", "starts_at": "2099-06-01T22:30:00+02:00",
         "ends_at": "2099-06-02T01:00:00.999+02:00"})
     with app.app_context():
-        events.set_published(events.create_event(data, created_by=None), True)
+        events.set_published(events.create_event(data, created_by=None)["id"], True)
     event = client.get("/api/v1/events/lisbon-night").get_json()["data"]
     assert event["starts_at"] == "2099-06-01T20:30:00Z"
     assert event["ends_at"] == "2099-06-01T23:00:00Z"

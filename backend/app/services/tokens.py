@@ -9,7 +9,7 @@ import jwt
 from flask import current_app
 
 from app.models.user import User
-from app.services.users import get_user
+from app.services.users import load_user
 from app.utils.auth import AuthenticationFailed
 from app.utils.db import execute, fetch_all
 from app.utils.redis_client import get_redis
@@ -54,7 +54,7 @@ def authenticate(token: str) -> tuple[User, dict[str, Any]]:
         claims = decode_token(token)
     except InvalidToken:
         raise AuthenticationFailed("Invalid or expired token") from None
-    user = get_user(int(claims["sub"]))
+    user = load_user(int(claims["sub"]))
     if user is None or not user.is_active:
         raise AuthenticationFailed("Account is not active")
     return user, claims

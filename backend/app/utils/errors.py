@@ -1,18 +1,28 @@
 """Error handlers: every error leaves as the JSON envelope, never an HTML page."""
 
 import logging
+from typing import TypeVar
 
 from flask import Flask, current_app, g
 from mysql.connector.errors import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from app.utils import responses
 from app.utils.db import DatabaseUnavailable
 from app.utils.validation import ValidationFailed
 
 log = logging.getLogger("tdc.errors")
+
+T = TypeVar("T")
+
+
+def get_or_404(found: T | None, what: str) -> T:
+    """`found` (what a service's lookup returned), or a 404 saying "No such `what`"."""
+    if found is None:
+        raise NotFound(f"No such {what}")
+    return found
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)

@@ -38,6 +38,15 @@ class ValidationFailed(Exception):
         self.message = message
 
 
+class ConflictError(ValidationFailed):
+    """The request clashes with what is stored (409): a taken slug, email or username, or
+    a change the site's rules refuse; `errors` names the fields where there are some."""
+
+    def __init__(self, message: str = STATUS_MESSAGES[409],
+                 errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(errors or {}, status=409, message=message)
+
+
 def field_errors(exc: ValidationError) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for error in exc.errors(include_url=False):

@@ -5,6 +5,7 @@ from flask import Blueprint
 from app.models.location import LocationInput
 from app.services import locations
 from app.utils.auth import admin_required
+from app.utils.errors import get_or_404
 from app.utils.openapi import (
     NO_CONTENT,
     PAGE_PARAMETERS,
@@ -17,10 +18,14 @@ from app.utils.openapi import (
 )
 from app.utils.pagination import page_args
 from app.utils.request_body import json_body
-from app.utils.responses import created, no_content, not_found, paginated, success
+from app.utils.responses import created, no_content, paginated, success
 from app.utils.validation import validate, validate_update
 
 bp = Blueprint("admin_locations", __name__, url_prefix="/locations")
+
+
+def _location(slug: str) -> dict:
+    return get_or_404(locations.get_location(slug, include_inactive=True), "venue")
 
 
 @bp.get("")
@@ -41,8 +46,7 @@ def create_location():
 @bp.get("/<slug>")
 @admin_required
 def get_location(slug: str):
-    location = locations.get_location(slug, include_inactive=True)
-    return success(location) if location else not_found("No such venue")
+    return success(_location(slug))
 
 
 @bp.put("/<slug>")
@@ -58,26 +62,20 @@ def patch_location(slug: str):
 
 
 def _update(slug: str, partial: bool):
-    location = locations.get_location(slug, include_inactive=True)
-    if location is None:
-        return not_found("No such venue")
-    data = validate_update(LocationInput, locations.as_input(location), json_body(),
-                           partial)
+    location = _location(slug)
+    data = validate_update(LocationInput, locations.as_input(location), json_body(), partial)
     return success(locations.update_location(location["id"], data))
 
 
 @bp.delete("/<slug>")
 @admin_required
 def deactivate_location(slug: str):
-    location = locations.get_location(slug, include_inactive=True)
-    if location is None:
-        return not_found("No such venue")
-    locations.deactivate_location(location["id"])
+    locations.deactivate_location(_location(slug)["id"])
     return no_content()
 
 
 _slug = [slug_parameter("The venue's slug")]
-_location = {"200": data_response("The venue", ref("Location"))}
+_one = {"200": data_response("The venue", ref("Location"))}
 OPENAPI_PATHS = {
     "/api/v1/admin/locations": {
         "get": operation(
@@ -90,12 +88,12 @@ OPENAPI_PATHS = {
             errors=(409,), body=body_schema(LocationInput)),
     },
     "/api/v1/admin/locations/{slug}": {
-        "get": operation("Get any venue", "Admin: venues", _location, role="admin",
+        "get": operation("Get any venue", "Admin: venues", _one, role="admin",
                          errors=(404,), parameters=_slug),
-        "put": operation("Replace a venue", "Admin: venues", _location, role="admin",
+        "put": operation("Replace a venue", "Admin: venues", _one, role="admin",
                          description="Omitted optional fields take their defaults.",
                          errors=(404, 409), parameters=_slug, body=body_schema(LocationInput)),
-        "patch": operation("Change some fields of a venue", "Admin: venues", _location,
+        "patch": operation("Change some fields of a venue", "Admin: venues", _one,
                            role="admin", description="`is_active: true` reactivates it.",
                            errors=(404, 409), parameters=_slug,
                            body=body_schema(LocationInput, partial=True)),

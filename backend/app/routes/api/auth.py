@@ -9,7 +9,7 @@ from app.services.passwords import hash_password, needs_rehash, verify_password
 from app.utils.auth import current_token_claims, login_required
 from app.utils.rate_limit import limiter, login_limit, register_limit
 from app.utils.request_body import json_body
-from app.utils.responses import conflict, created, error, no_content, success, unauthorized
+from app.utils.responses import created, error, no_content, success, unauthorized
 from app.utils.validation import validate
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -21,12 +21,9 @@ BAD_CREDENTIALS = "Invalid email or password"
 @limiter.limit(register_limit)
 def register():
     data = validate(RegisterInput, json_body())
-    try:
-        user = users.create_user(data.email, data.username, data.password)
-    except users.UserConflict as exc:
-        return conflict("Already registered", exc.errors)
-    _queue_welcome_email(user.id)
-    return created(user.to_dict())
+    user = users.create_user(data.email, data.username, data.password)
+    _queue_welcome_email(user["id"])
+    return created(user)
 
 
 def _queue_welcome_email(user_id: int) -> None:
@@ -52,7 +49,7 @@ def login():
     users.record_login(record["id"], new_hash)
     token, lifetime = tokens.issue_token(record["id"])
     return success({"access_token": token, "token_type": "Bearer", "expires_in": lifetime,
-                    "user": users.get_user(record["id"]).to_dict()})
+                    "user": users.get_user(record["id"])})
 
 
 @bp.post("/logout")

@@ -6,6 +6,7 @@ from flask import Blueprint, request
 
 from app.models.event import EVENT_TYPES, FILTER_PARAMETERS, EventFilters
 from app.services import events
+from app.utils.errors import get_or_404
 from app.utils.openapi import (
     PAGE_PARAMETERS,
     data_response,
@@ -15,7 +16,7 @@ from app.utils.openapi import (
     slug_parameter,
 )
 from app.utils.pagination import page_args
-from app.utils.responses import not_found, paginated, success
+from app.utils.responses import paginated, success
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 
@@ -34,8 +35,7 @@ def list_events():
 
 @bp.get("/<slug>")
 def get_event(slug: str):
-    event = events.get_event(slug)
-    return success(event) if event else not_found("No such event")
+    return success(get_or_404(events.get_event(slug), "event"))
 
 
 _timestamp = {"type": "string", "format": "date-time", "description": "UTC, ISO 8601"}

@@ -4,6 +4,7 @@ from flask import Blueprint
 
 from app.models.location import LocationInput
 from app.services import locations
+from app.utils.errors import get_or_404
 from app.utils.openapi import (
     PAGE_PARAMETERS,
     data_response,
@@ -13,7 +14,7 @@ from app.utils.openapi import (
     slug_parameter,
 )
 from app.utils.pagination import page_args
-from app.utils.responses import not_found, paginated, success
+from app.utils.responses import paginated, success
 
 bp = Blueprint("locations", __name__, url_prefix="/locations")
 
@@ -27,8 +28,7 @@ def list_locations():
 
 @bp.get("/<slug>")
 def get_location(slug: str):
-    location = locations.get_location(slug)
-    return success(location) if location else not_found("No such venue")
+    return success(get_or_404(locations.get_location(slug), "venue"))
 
 
 _writable = LocationInput.model_json_schema()["properties"]
