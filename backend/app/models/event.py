@@ -29,7 +29,7 @@ class EventInput(Input):
     title: Title
     description: Text | None = None
     event_type: EventType
-    location: Slug  # the venue's slug
+    location: Slug  # the location's slug
     starts_at: UtcDatetime
     ends_at: UtcDatetime
 
@@ -70,7 +70,8 @@ class EventFilters(BaseModel):
 # end of the range would).
 FILTER_PARAMETERS = [
     {"name": "location", "in": "query", "required": False,
-     "description": "A venue's slug. An unknown venue matches no event: the list is empty.",
+     "description": "A location's slug. An unknown location matches no event: the list is "
+                    "empty.",
      "schema": {"type": "string", "minLength": 1, "maxLength": SLUG_MAX,
                 "pattern": SLUG_PATTERN}},
     {"name": "from", "in": "query", "required": False,

@@ -10,8 +10,8 @@ from app.tasks import celery
 
 WELCOME_TEXT = """Hello {username},
 
-welcome to The Dreamer's Cave! Your account is ready: browse the venues and the
-events at https://thedreamerscave.club and come dream with us.
+welcome to The Dreamer's Cave! Your account is ready: browse the locations and
+the events at https://thedreamerscave.club and come dream with us.
 
 The Dreamer's Cave
 """

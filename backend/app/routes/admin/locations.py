@@ -1,4 +1,4 @@
-"""Admin routes for venues: every venue (inactive too) and writes; DELETE deactivates."""
+"""Admin routes for locations: every location (inactive too) and writes; DELETE deactivates."""
 
 from flask import Blueprint
 
@@ -25,7 +25,7 @@ bp = Blueprint("admin_locations", __name__, url_prefix="/locations")
 
 
 def _location(slug: str) -> dict:
-    return get_or_404(locations.get_location(slug, include_inactive=True), "venue")
+    return get_or_404(locations.get_location(slug, include_inactive=True), "location")
 
 
 @bp.get("")
@@ -74,30 +74,30 @@ def deactivate_location(slug: str):
     return no_content()
 
 
-_slug = [slug_parameter("The venue's slug")]
-_one = {"200": data_response("The venue", ref("Location"))}
+_slug = [slug_parameter("The location's slug")]
+_one = {"200": data_response("The location", ref("Location"))}
 OPENAPI_PATHS = {
     "/api/v1/admin/locations": {
         "get": operation(
-            "List every venue, inactive ones too", "Admin: venues",
-            {"200": page_response("Venues by sort_order", ref("Location"))}, role="admin",
+            "List every location, inactive ones too", "Admin: locations",
+            {"200": page_response("Locations by sort_order", ref("Location"))}, role="admin",
             errors=(400,), parameters=PAGE_PARAMETERS),
         "post": operation(
-            "Create a venue", "Admin: venues",
-            {"201": data_response("The new venue", ref("Location"))}, role="admin",
+            "Create a location", "Admin: locations",
+            {"201": data_response("The new location", ref("Location"))}, role="admin",
             errors=(409,), body=body_schema(LocationInput)),
     },
     "/api/v1/admin/locations/{slug}": {
-        "get": operation("Get any venue", "Admin: venues", _one, role="admin",
+        "get": operation("Get any location", "Admin: locations", _one, role="admin",
                          errors=(404,), parameters=_slug),
-        "put": operation("Replace a venue", "Admin: venues", _one, role="admin",
+        "put": operation("Replace a location", "Admin: locations", _one, role="admin",
                          description="Omitted optional fields take their defaults.",
                          errors=(404, 409), parameters=_slug, body=body_schema(LocationInput)),
-        "patch": operation("Change some fields of a venue", "Admin: venues", _one,
+        "patch": operation("Change some fields of a location", "Admin: locations", _one,
                            role="admin", description="`is_active: true` reactivates it.",
                            errors=(404, 409), parameters=_slug,
                            body=body_schema(LocationInput, partial=True)),
-        "delete": operation("Deactivate a venue", "Admin: venues", {"204": NO_CONTENT},
+        "delete": operation("Deactivate a location", "Admin: locations", {"204": NO_CONTENT},
                             role="admin",
                             description="Hides it from the public API; its events stay. "
                                         "Idempotent.",

@@ -42,7 +42,7 @@ _timestamp = {"type": "string", "format": "date-time", "description": "UTC, ISO 
 OPENAPI_SCHEMAS = {
     "LocationSummary": {
         "type": "object",
-        "description": "The venue of an event.",
+        "description": "The location of an event.",
         "required": ["id", "slug", "name", "is_active"],
         "properties": {
             "id": {"type": "integer"},
@@ -58,7 +58,7 @@ OPENAPI_SCHEMAS = {
     },
     "Event": {
         "type": "object",
-        "description": "An event at one of the venues.",
+        "description": "An event at one of the locations.",
         "required": ["id", "slug", "title", "description", "event_type", "starts_at",
                      "ends_at", "is_published", "created_by", "created_at", "updated_at",
                      "location"],
@@ -90,7 +90,7 @@ OPENAPI_PATHS = {
     },
     "/api/v1/events/{slug}": {
         "get": operation(
-            "Get a published event with its venue", "Events",
+            "Get a published event with its location", "Events",
             {"200": data_response("The event", ref("Event"))},
             errors=(404,), parameters=[slug_parameter("The event's slug")]),
     },

@@ -1,4 +1,4 @@
-"""Public venue routes: the active venues, in the club's own order."""
+"""Public location routes: the active locations, in the club's own order."""
 
 from flask import Blueprint
 
@@ -28,14 +28,14 @@ def list_locations():
 
 @bp.get("/<slug>")
 def get_location(slug: str):
-    return success(get_or_404(locations.get_location(slug), "venue"))
+    return success(get_or_404(locations.get_location(slug), "location"))
 
 
 _writable = LocationInput.model_json_schema()["properties"]
 OPENAPI_SCHEMAS = {
     "Location": {
         "type": "object",
-        "description": "A venue of the club.",
+        "description": "A location of the club, where its events take place.",
         "required": ["id", *_writable, "created_at", "updated_at"],
         "properties": {
             "id": {"type": "integer"},
@@ -49,14 +49,14 @@ OPENAPI_SCHEMAS = {
 OPENAPI_PATHS = {
     "/api/v1/locations": {
         "get": operation(
-            "List the active venues", "Venues",
-            {"200": page_response("Active venues by sort_order", ref("Location"))},
+            "List the active locations", "Locations",
+            {"200": page_response("Active locations by sort_order", ref("Location"))},
             errors=(400,), parameters=PAGE_PARAMETERS),
     },
     "/api/v1/locations/{slug}": {
         "get": operation(
-            "Get an active venue", "Venues",
-            {"200": data_response("The venue", ref("Location"))},
-            errors=(404,), parameters=[slug_parameter("The venue's slug")]),
+            "Get an active location", "Locations",
+            {"200": data_response("The location", ref("Location"))},
+            errors=(404,), parameters=[slug_parameter("The location's slug")]),
     },
 }

@@ -47,7 +47,7 @@ def build_document() -> dict[str, Any]:
         "info": {
             "title": TITLE,
             "version": VERSION,
-            "description": "The club's venues, events and members. Every JSON answer is an "
+            "description": "The club's locations, events and members. Every JSON answer is an "
                            "envelope: `{success, data, meta?}` or `{success: false, error, "
                            "errors?}`. Times are ISO 8601: sent with a time zone, returned "
                            "in UTC.",
