@@ -187,3 +187,9 @@ def test_locations_go_by_one_word(document):
     """The URLs say "locations": so do the tags, summaries and descriptions."""
     assert "venue" not in json.dumps(document).lower()
 
+
+def test_the_document_is_assembled_from_the_blueprints(app):
+    from app.routes.api.openapi import _described_modules
+
+    names = {module.__name__ for module in _described_modules(app)}
+    assert {"app.routes.api.auth", "app.routes.admin.users", "app.routes.api.openapi"} <= names

@@ -14,6 +14,8 @@ from app.utils.pagination import DEFAULT_PER_PAGE, MAX_PAGE_ARGUMENT, MAX_PER_PA
 
 Schema = dict[str, Any]
 
+TIMESTAMP: Schema = {"type": "string", "format": "date-time", "description": "UTC, ISO 8601"}
+
 # Each error status, its component name and when it happens.
 ERRORS = {
     400: ("BadRequest", "Malformed request: not a JSON object, or a bad query parameter"),

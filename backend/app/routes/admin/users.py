@@ -6,6 +6,14 @@ from app.models.user import UserUpdateInput
 from app.services import users
 from app.utils.auth import admin_required
 from app.utils.errors import get_or_404
+from app.utils.openapi import (
+    PAGE_PARAMETERS,
+    body_schema,
+    data_response,
+    operation,
+    page_response,
+    ref,
+)
 from app.utils.pagination import page_args
 from app.utils.request_body import json_body
 from app.utils.responses import paginated, success
@@ -34,3 +42,26 @@ def update_user(user_id: int):
     data = validate(UserUpdateInput, json_body())
     user = get_or_404(users.get_user(user_id), "user")
     return success(users.update_user(user["id"], data))
+
+
+_one = {"200": data_response("The member", ref("User"))}
+_user_id = [{"name": "user_id", "in": "path", "required": True,
+             "schema": {"type": "integer", "minimum": 1}}]
+OPENAPI_PATHS = {
+    "/api/v1/admin/users": {
+        "get": operation(
+            "List the members", "Admin: members",
+            {"200": page_response("Members by id", ref("User"))}, role="admin",
+            errors=(400,), parameters=PAGE_PARAMETERS),
+    },
+    "/api/v1/admin/users/{user_id}": {
+        "get": operation("Get a member", "Admin: members", _one, role="admin",
+                         errors=(404,), parameters=_user_id),
+        "patch": operation(
+            "Change a member's role or deactivate them", "Admin: members", _one,
+            role="admin",
+            description="Refused (409) when it would leave no active admin.",
+            errors=(404, 409), parameters=_user_id,
+            body=body_schema(UserUpdateInput, partial=True)),
+    },
+}

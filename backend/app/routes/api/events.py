@@ -9,6 +9,7 @@ from app.services import events
 from app.utils.errors import get_or_404
 from app.utils.openapi import (
     PAGE_PARAMETERS,
+    TIMESTAMP,
     data_response,
     operation,
     page_response,
@@ -38,7 +39,6 @@ def get_event(slug: str):
     return success(get_or_404(events.get_event(slug), "event"))
 
 
-_timestamp = {"type": "string", "format": "date-time", "description": "UTC, ISO 8601"}
 OPENAPI_SCHEMAS = {
     "LocationSummary": {
         "type": "object",
@@ -68,13 +68,13 @@ OPENAPI_SCHEMAS = {
             "title": {"type": "string"},
             "description": {"type": ["string", "null"]},
             "event_type": {"type": "string", "enum": list(EVENT_TYPES)},
-            "starts_at": _timestamp,
-            "ends_at": _timestamp,
+            "starts_at": TIMESTAMP,
+            "ends_at": TIMESTAMP,
             "is_published": {"type": "boolean"},
             "created_by": {"type": ["integer", "null"],
                            "description": "The staff member's user id (null once deleted)"},
-            "created_at": _timestamp,
-            "updated_at": _timestamp,
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
             "location": ref("LocationSummary"),
         },
     },
