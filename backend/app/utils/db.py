@@ -71,6 +71,9 @@ class ConnectionPool:
         # Created on first use so that workers start even while the database is down.
         # No session reset on return: it costs a reset and four SET round trips per
         # request, and the app keeps no session state (release() ends any transaction).
+        # make bench-api: the location list at 0.75 of the health check's rate without
+        # it, 0.52 with it (medians of three alternating runs); MariaDB 0.17 ms of CPU a
+        # request against 0.27.
         if self._pool is None:
             with self._create_lock:
                 if self._pool is None:
