@@ -106,7 +106,7 @@ def list_events(page: int, per_page: int, *, published_only: bool, location: str
     return [to_api(row) for row in rows], total
 
 
-def get_event(slug: str, published_only: bool = True) -> dict[str, Any] | None:
+def get_event(slug: str, *, published_only: bool = True) -> dict[str, Any] | None:
     if not is_slug(slug):
         return None
     row = fetch_one(EVENT_BY_SLUG, {"slug": slug})

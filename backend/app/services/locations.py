@@ -61,7 +61,7 @@ def as_input(location: dict[str, Any]) -> dict[str, Any]:
     return {name: location[name] for name in LocationInput.model_fields}
 
 
-def list_locations(page: int, per_page: int,
+def list_locations(page: int, per_page: int, *,
                    include_inactive: bool = False) -> tuple[list[dict[str, Any]], int]:
     """One page of locations by sort order, and how many there are in all."""
     rows, total = fetch_page(LIST_LOCATIONS, COUNT_LOCATIONS,
@@ -69,7 +69,7 @@ def list_locations(page: int, per_page: int,
     return [to_api(row) for row in rows], total
 
 
-def get_location(slug: str, include_inactive: bool = False) -> dict[str, Any] | None:
+def get_location(slug: str, *, include_inactive: bool = False) -> dict[str, Any] | None:
     if not is_slug(slug):
         return None
     row = fetch_one(LOCATION_BY_SLUG, {"slug": slug})
