@@ -51,10 +51,11 @@ def create_app(config_class: type[BaseConfig] | BaseConfig | None = None) -> Fla
     init_celery(app)
 
     # Bearer-token users (Flask-Login) and per-client rate limits in Redis.
+    from app.services.tokens import authenticate
     from app.utils.auth import init_auth
     from app.utils.rate_limit import init_rate_limit
 
-    init_auth(app)
+    init_auth(app, authenticate)
     init_rate_limit(app)
 
     # Register blueprints

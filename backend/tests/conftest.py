@@ -147,6 +147,7 @@ _user_numbers = itertools.count(1)
 @pytest.fixture
 def make_user(app, clean_tables) -> Callable[..., dict[str, object]]:
     """Create a member directly in the database: make_user(role="staff", **fields)."""
+    from app.models.user import UserUpdateInput
     from app.services import users
 
     def make(role: str = "user", password: str = "correct horse battery", **fields):  # noqa: S107
@@ -156,8 +157,8 @@ def make_user(app, clean_tables) -> Callable[..., dict[str, object]]:
         with app.app_context():
             user = users.create_user(email, username, password, role=role)
             if fields.get("is_active") is False:
-                users.update_user(user.id, None, False)
-        return {"id": user.id, "email": email, "username": username, "password": password,
+                users.update_user(user["id"], UserUpdateInput(is_active=False))
+        return {"id": user["id"], "email": email, "username": username, "password": password,
                 "role": role}
 
     return make

@@ -5,11 +5,13 @@ from collections.abc import Callable
 from typing import Any
 
 from celery.exceptions import TimeoutError as ResultTimeout
+from flask import current_app
 
 from app.utils.db import fetch_one
 from app.utils.redis_client import get_redis
 
 CELERY_PING_TIMEOUT = 3.0
+PING_TASK = "tdc.ping"  # app.tasks.health.ping
 
 
 def _timed(check: Callable[[], None]) -> dict[str, Any]:
@@ -33,9 +35,9 @@ def _check_redis() -> None:
 
 
 def _check_celery() -> None:
-    from app.tasks.health import ping
-
-    result = ping.apply_async(expires=CELERY_PING_TIMEOUT, retry=False)
+    # Sent by name through the app's Celery: a service imports no task module.
+    celery = current_app.extensions["celery"]
+    result = celery.send_task(PING_TASK, expires=CELERY_PING_TIMEOUT, retry=False)
     try:
         if result.get(timeout=CELERY_PING_TIMEOUT) != "pong":
             raise RuntimeError("unexpected answer from the ping task")

@@ -14,6 +14,8 @@ from app.utils.pagination import DEFAULT_PER_PAGE, MAX_PAGE_ARGUMENT, MAX_PER_PA
 
 Schema = dict[str, Any]
 
+TIMESTAMP: Schema = {"type": "string", "format": "date-time", "description": "UTC, ISO 8601"}
+
 # Each error status, its component name and when it happens.
 ERRORS = {
     400: ("BadRequest", "Malformed request: not a JSON object, or a bad query parameter"),
@@ -101,7 +103,7 @@ def page_response(description: str, item: Schema) -> dict[str, Any]:
 NO_CONTENT = {"description": "Done; no body"}
 
 
-def json_body(model: type[BaseModel], partial: bool = False) -> dict[str, Any]:
+def body_schema(model: type[BaseModel], partial: bool = False) -> dict[str, Any]:
     """A request body described by `model`'s JSON schema (every field optional if partial)."""
     schema = model.model_json_schema()
     if partial:
