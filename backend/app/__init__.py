@@ -16,6 +16,11 @@ def create_app(config_class: type[BaseConfig] | BaseConfig | None = None) -> Fla
     config = config_class() if isinstance(config_class, type) else config_class
     config.validate()
     app.config.from_object(config)
+
+    # Request bodies parsed strictly (a bad one is a 400, never a 500), answers in field order.
+    from app.utils.json_provider import StrictJSONProvider
+
+    app.json = StrictJSONProvider(app)
     app.json.sort_keys = False
 
     # Logging: one JSON line per request, with its request id.
