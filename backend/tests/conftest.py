@@ -132,6 +132,16 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="module")
+def probe(service_env):
+    """The app with the extra routes of tests/probe.py, one per test module."""
+    from tests.probe import create_probe_app
+
+    application = create_probe_app(AppTestingConfig)
+    yield application
+    application.extensions["tdc_db"].close()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(request):
     """Each test of the app starts with empty rate-limit counters (they live in Redis)."""

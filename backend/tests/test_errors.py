@@ -5,17 +5,9 @@ import logging
 import pytest
 
 from app.config import ProductionConfig
-from app.config import TestingConfig as AppTestingConfig
 from tests.probe import create_probe_app
 
 STRONG = {"SECRET_KEY": "k" * 40 + "1", "JWT_SECRET_KEY": "j" * 40 + "2"}
-
-
-@pytest.fixture(scope="module")
-def probe(service_env):
-    app = create_probe_app(AppTestingConfig)
-    yield app
-    app.extensions["tdc_db"].close()
 
 
 @pytest.fixture

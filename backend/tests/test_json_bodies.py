@@ -5,9 +5,6 @@ import logging
 
 import pytest
 
-from app.config import TestingConfig as AppTestingConfig
-from tests.probe import create_probe_app
-
 NOT_JSON = "Request body is not valid JSON"
 
 REFUSED = {
@@ -36,13 +33,6 @@ class _Collect(logging.Handler):
 
     def emit(self, record):
         self.records.append(record)
-
-
-@pytest.fixture(scope="module")
-def probe(service_env):
-    app = create_probe_app(AppTestingConfig)
-    yield app
-    app.extensions["tdc_db"].close()
 
 
 @pytest.fixture
