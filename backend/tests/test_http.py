@@ -100,3 +100,20 @@ def test_each_request_logs_one_json_line(client):
     assert entry["status"] == 200
     assert entry["request_id"] == "log-me-1"
     assert entry["duration_ms"] >= 0
+
+
+NGINX_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "thedreamerscave.club",
+                 "X-Forwarded-For": "203.0.113.9"}
+
+
+@pytest.mark.parametrize("peer", ["127.0.0.1", ""])
+def test_urls_follow_only_the_headers_nginx_sets(probe, peer):
+    # nginx overwrites For, Proto and Host, but passes a client's Port and Prefix through.
+    forged = {**NGINX_HEADERS, "X-Forwarded-Port": "8443", "X-Forwarded-Prefix": "/evil"}
+    response = probe.test_client().get("/api/v1/_probe/urls", headers=forged,
+                                       environ_base={"REMOTE_ADDR": peer})
+    assert response.get_json()["data"] == {
+        "host": "thedreamerscave.club",
+        "root": "https://thedreamerscave.club/",
+        "liveness": "https://thedreamerscave.club/api/v1/health",
+    }
