@@ -5,6 +5,8 @@ import logging
 
 import pytest
 
+from tests.logs import captured_logs
+
 NOT_JSON = "Request body is not valid JSON"
 
 REFUSED = {
@@ -26,31 +28,20 @@ REFUSED = {
 ROUTES = ["/api/v1/_probe/echo", "/api/v1/auth/login", "/api/v1/admin/events"]
 
 
-class _Collect(logging.Handler):
-    def __init__(self):
-        super().__init__(level=logging.WARNING)
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
-
-
 @pytest.fixture
 def warnings_logged():
     """What the app logs at WARNING or above meanwhile (a traceback would show here)."""
-    collector, root = _Collect(), logging.getLogger()
-    root.addHandler(collector)
-    yield collector.records
-    root.removeHandler(collector)
+    with captured_logs("tdc", "app", level=logging.WARNING) as records:
+        yield records
 
 
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("body", REFUSED.values(), ids=REFUSED.keys())
 def test_refused_body_is_a_400_envelope_without_traceback(probe, warnings_logged, route, body):
     response = probe.test_client().post(route, data=body, content_type="application/json")
+    assert warnings_logged == []
     assert response.status_code == 400, response.get_data(as_text=True)[:200]
     assert response.get_json() == {"success": False, "error": NOT_JSON}
-    assert warnings_logged == []
 
 
 @pytest.mark.parametrize("body", [

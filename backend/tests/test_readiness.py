@@ -3,9 +3,9 @@
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 from app.services import readiness
+from tests.logs import captured_logs
 
 
 def wait_until_ready(client, seconds=30.0):
@@ -75,7 +75,7 @@ def test_missing_worker_is_named(client):
 def test_down_dependency_is_named_but_not_its_driver_message(client, celery_worker, mariadb):
     mariadb.stop()
     try:
-        with _warnings("tdc.health") as records:
+        with captured_logs("tdc.health", level=logging.WARNING) as records:
             response = client.get("/api/v1/health/ready", headers={"X-Request-ID": "ready-1"})
     finally:
         mariadb.start()
@@ -130,22 +130,3 @@ def test_concurrent_requests_share_one_run(app, celery_worker, monkeypatch):
                                  .status_code, range(4)))
     assert statuses == [200] * 4
     assert len(queries) == 1
-
-
-class _Collect(logging.Handler):
-    def __init__(self):
-        super().__init__(level=logging.WARNING)
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
-
-
-@contextmanager
-def _warnings(name):
-    collector, logger = _Collect(), logging.getLogger(name)
-    logger.addHandler(collector)
-    try:
-        yield collector.records
-    finally:
-        logger.removeHandler(collector)
