@@ -105,8 +105,9 @@ def check_readiness() -> Readiness:
     """The dependencies' state, reused for READINESS_CACHE_SECONDS (0: checked every time).
 
     The checks cost a query, a ping and a Celery round trip of up to 3 s, so a public
-    endpoint must not run them per request. A cached answer is at most a couple of seconds
-    old: the deploy polls until it gets 200, so it still sees the new release's state.
+    endpoint must not run them per request. Safe for the deploy's check after a release:
+    the new release's workers are new processes with an empty cache, and the deploy polls
+    (2 s apart) until it gets 200, so a stale answer costs it at most one more try.
     """
     max_age = current_app.config["READINESS_CACHE_SECONDS"]
     if max_age <= 0:
