@@ -107,6 +107,8 @@ def service_env(mariadb, redis_proc, smtp_sink) -> Iterator[dict[str, str]]:
         "DB_POOL_TIMEOUT": "1",
         "REDIS_URL": f"redis://127.0.0.1:{redis_proc.port}/0",
         "LOG_LEVEL": "WARNING",
+        # Tests stop and start the servers: each readiness check must see the state now.
+        "READINESS_CACHE_SECONDS": "0",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_sink.port),
     }
@@ -128,6 +130,16 @@ def app(service_env):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def probe(service_env):
+    """The app with the extra routes of tests/probe.py, one per test module."""
+    from tests.probe import create_probe_app
+
+    application = create_probe_app(AppTestingConfig)
+    yield application
+    application.extensions["tdc_db"].close()
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,9 @@ TIMESTAMP: Schema = {"type": "string", "format": "date-time", "description": "UT
 
 # Each error status, its component name and when it happens.
 ERRORS = {
-    400: ("BadRequest", "Malformed request: not a JSON object, or a bad query parameter"),
+    400: ("BadRequest", "Malformed request: a bad query parameter, or a body that is not one "
+                        "JSON object in UTF-8 (NaN, Infinity and a key repeated within an "
+                        "object are refused too)"),
     401: ("Unauthorized", "No token, or an invalid, expired or revoked one"),
     403: ("Forbidden", "The token's user lacks the role this needs"),
     404: ("NotFound", "No such resource (or not visible to the caller)"),
