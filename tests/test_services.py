@@ -3,6 +3,7 @@
 import shlex
 
 import pytest
+from ops import role_defaults
 
 UNITS = ["tdc-gunicorn.socket", "tdc-gunicorn.service", "tdc-celery-worker.service",
          "tdc-celery-beat.service", "nginx.service", "mariadb.service", "redis-server.service"]
@@ -52,6 +53,15 @@ def test_data_stores_listen_on_loopback_only(vps, process, port):
 def test_redis_requires_a_password(vps):
     answer = vps.run("redis-cli -h 127.0.0.1 ping", check=False)
     assert "NOAUTH" in answer or "Authentication required" in answer
+
+
+def test_redis_is_capped_and_never_evicts_the_broker_s_tasks(vps):
+    info = vps.run("REDISCLI_AUTH=$(awk '$1 == \"requirepass\" {print $2}' /etc/redis/redis.conf) "
+                   "redis-cli --no-auth-warning -h 127.0.0.1 INFO memory")
+    memory = dict(line.split(":", 1) for line in info.split() if ":" in line)
+    wanted = role_defaults("redis")
+    assert memory["maxmemory_human"].lower() == wanted["redis_maxmemory"].replace("mb", ".00m")
+    assert memory["maxmemory_policy"] == wanted["redis_maxmemory_policy"] == "noeviction"
 
 
 def test_mysql_has_no_anonymous_users_nor_test_database(vps):
