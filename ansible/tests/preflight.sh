@@ -28,7 +28,11 @@ expect_failure() {
   fi
 }
 
-# A local inventory without app_secret_key (secrets made in a scratch dir, not .local-vps).
+# The local inventory's state in a scratch dir, not .local-vps: its SSH key (the deploy
+# user's), and the secrets it generates.
+mkdir -p "$tmp/state/ssh" && ssh-keygen -q -t ed25519 -N '' -f "$tmp/state/ssh/id_ed25519"
+
+# A local inventory without app_secret_key.
 cp -r "$repo/ansible/inventories/local" "$tmp/inventory"
 sed -i '/^app_secret_key:/d' "$tmp/inventory/group_vars/all/vars.yml"
 expect_failure "missing app_secret_key" "app_secret_key is not defined" \
@@ -52,6 +56,18 @@ expect_failure "short production secret" "app_jwt_secret_key is missing or short
 expect_failure "migrations password = app password" "mysql_migrate_password must differ from mysql_app_password" \
   -i "$repo/ansible/inventories/local" -e local_vps_dir="$tmp/state" \
   -e mysql_app_password=Zq8vR2mT5kW9pL3nXy -e mysql_migrate_password=Zq8vR2mT5kW9pL3nXy "$repo/ansible/site.yml"
+
+# Production with real-looking secrets but no operator's key: root may not log in, so
+# Ansible would lock itself out.
+vault=$tmp/vault.yml
+for name in app_secret_key app_jwt_secret_key app_admin_password mysql_app_password \
+  mysql_migrate_password redis_password; do
+  echo "vault_$name: $(openssl rand -hex 20)"
+done >"$vault"
+printf '%s\n' "vault_app_admin_email: admin@thedreamerscave.club" \
+  "vault_tls_acme_email: hostmaster@thedreamerscave.club" >>"$vault"
+expect_failure "production without a deploy key" "set hardening_deploy_authorized_keys" \
+  -i "$repo/ansible/inventories/production" -e @"$vault" "$repo/ansible/site.yml"
 
 # Production without its vault file: the vault variable is named.
 expect_failure "production without vault.yml" "vault_app_secret_key" \
