@@ -18,6 +18,7 @@ pytestmark = pytest.mark.disruptive
 
 SITE_CONF = "/etc/nginx/sites-available/thedreamerscave.club.conf"
 CERT_LINK = "/etc/nginx/tls/thedreamerscave.club/fullchain.pem"
+STRANGER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv0g3Zx2mE3pXqv0t7cN8q2r5W1yKz4bH6dL9sF0aTu stranger"
 
 # What is altered, one line each: (role, what, how it drifts, shell command on the VPS).
 # `what` is a path, a unit ("unit:NAME"), the firewall table ("nft:FAMILY TABLE") or the
@@ -28,8 +29,13 @@ DRIFT = [
     ("hardening", "/etc/ssh/sshd_config.d/10-tdc.conf", "mode",
      "chmod 0666 /etc/ssh/sshd_config.d/10-tdc.conf"),
     ("hardening", "nft:inet tdc_filter", "ruleset flushed", "nft flush ruleset"),
+    ("hardening", "/home/deploy/.ssh/authorized_keys", "a stranger's key added",
+     f"echo '{STRANGER_KEY}' >> /home/deploy/.ssh/authorized_keys"),
+    ("hardening", "/etc/sudoers.d/tdc-deploy", "removed", "rm /etc/sudoers.d/tdc-deploy"),
     ("hardening", "unit:fail2ban.service", "disabled and stopped",
      "systemctl disable --now --quiet fail2ban.service"),
+    ("common", "/etc/systemd/journald.conf.d/10-tdc.conf", "setting edited",
+     "sed -i 's/^SystemMaxUse=.*/SystemMaxUse=5G/' /etc/systemd/journald.conf.d/10-tdc.conf"),
     ("mysql", "/etc/mysql/mariadb.conf.d/60-tdc.cnf", "setting edited",
      "sed -i 's/^max_connections = .*/max_connections = 7/' /etc/mysql/mariadb.conf.d/60-tdc.cnf"),
     ("redis", "/etc/redis/redis.conf", "setting edited, owner",
