@@ -31,6 +31,10 @@ INVENTORY = os.environ.get("E2E_INVENTORY", str(REPO / "ansible" / "inventories"
 _VENV_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 ANSIBLE_PLAYBOOK = str(_VENV_PLAYBOOK) if _VENV_PLAYBOOK.exists() else "ansible-playbook"
 RECAP_COUNTS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
+# redis-cli on the VPS as the app's ACL user, with the URL of the app's own .env: one
+# command, so that it can stand in a pipe or after xargs.
+REDIS_CLI_AS_APP = (r"""redis-cli --no-auth-warning -u "$(sed -n "s/^REDIS_URL='\(.*\)'$/\1/p" """
+                    r"""/srv/tdc/shared/.env)" """.strip())
 
 
 # --- the VPS ------------------------------------------------------------------------

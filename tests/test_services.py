@@ -3,7 +3,7 @@
 import shlex
 
 import pytest
-from ops import role_defaults
+from ops import REDIS_CLI_AS_APP, role_defaults
 
 UNITS = ["tdc-gunicorn.socket", "tdc-gunicorn.service", "tdc-celery-worker.service",
          "tdc-celery-beat.service", "nginx.service", "mariadb.service", "redis-server.service"]
@@ -56,8 +56,7 @@ def test_redis_requires_a_password(vps):
 
 
 def test_redis_is_capped_and_never_evicts_the_broker_s_tasks(vps):
-    info = vps.run("REDISCLI_AUTH=$(awk '$1 == \"requirepass\" {print $2}' /etc/redis/redis.conf) "
-                   "redis-cli --no-auth-warning -h 127.0.0.1 INFO memory")
+    info = vps.run(f"{REDIS_CLI_AS_APP} INFO memory")
     memory = dict(line.split(":", 1) for line in info.split() if ":" in line)
     wanted = role_defaults("redis")
     assert memory["maxmemory_human"].lower() == wanted["redis_maxmemory"].replace("mb", ".00m")

@@ -26,7 +26,7 @@ import requests
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ops import REPO, SITE, Vps, resolve_site_to, role_defaults
+from ops import REDIS_CLI_AS_APP, REPO, SITE, Vps, resolve_site_to, role_defaults
 
 OPS = Path(sys.executable).parent
 LOCAL_SECRETS = REPO / ".local-vps" / "secrets"
@@ -43,10 +43,8 @@ def run(argv: list[str], timeout: float = 300, **kwargs) -> subprocess.Completed
 
 def reset_rate_limits(vps: Vps) -> None:
     """Forget the API's rate-limit counters, so a run does not inherit the last one's."""
-    vps.run("export REDISCLI_AUTH=$(awk '$1 == \"requirepass\" {print $2}' "
-            "/etc/redis/redis.conf); redis-cli --no-auth-warning -h 127.0.0.1 "
-            "--scan --pattern '*tdc:ratelimit/*' | xargs -r redis-cli --no-auth-warning "
-            "-h 127.0.0.1 DEL >/dev/null")
+    vps.run(f"{REDIS_CLI_AS_APP} --scan --pattern '*tdc:ratelimit/*' | "
+            f"xargs -r {REDIS_CLI_AS_APP} DEL >/dev/null")
 
 
 def local_secret(name: str) -> str:
@@ -321,21 +319,38 @@ def check_mysql(vps: Vps) -> Result:
 
 
 REDIS = role_defaults("redis")
+# Each denied command in a well-formed call (Redis checks the arity before the ACL).
+REDIS_PROBES = {"CONFIG": "CONFIG GET bind", "DEBUG": "DEBUG SLEEP 0", "KEYS": "KEYS x",
+                "MODULE": "MODULE LIST", "ACL": "ACL LIST"}
+
+
+def redis_refuses(vps: Vps, name: str) -> bool:
+    """Try a denied command as the app's user without harm: queued in a transaction that
+    is then discarded (the ACL refuses it when queued; one it let through would be queued,
+    never run); SHUTDOWN, which a transaction refuses before the ACL looks, as SHUTDOWN
+    ABORT (with no shutdown in progress it does nothing)."""
+    if name == "SHUTDOWN":
+        out = vps.run(f"{REDIS_CLI_AS_APP} SHUTDOWN ABORT", check=False)
+    else:
+        call = shlex.quote(REDIS_PROBES.get(name, name))
+        out = vps.run(f"printf 'MULTI\\n%s\\nDISCARD\\n' {call} | {REDIS_CLI_AS_APP}", check=False)
+    # DEBUG is refused to every user before the ACL looks (enable-debug-command no).
+    return "NOPERM" in out or "DEBUG command not allowed" in out
 
 
 def check_redis(vps: Vps) -> Result:
-    cli = ("REDISCLI_AUTH=$(awk '$1 == \"requirepass\" {print $2}' /etc/redis/redis.conf) "
-           "redis-cli --no-auth-warning -h 127.0.0.1")
     problems = []
     if "NOAUTH" not in vps.run("redis-cli -h 127.0.0.1 ping", check=False):
         problems.append("no password needed")
-    if vps.run(f"{cli} ping").strip() != "PONG":
-        problems.append("password refused")
-    # COMMAND INFO names a command the server has without running it (a FLUSHALL or a
-    # SHUTDOWN left enabled would otherwise do its harm); a disabled one has no entry.
-    disabled = REDIS["redis_disabled_commands"]
-    problems += [f"{name} enabled" for name in disabled
-                 if vps.run(f"{cli} COMMAND INFO {name}").strip()]
+    if vps.run(f"{REDIS_CLI_AS_APP} ping").strip() != "PONG":
+        problems.append("the app's user refused")
+    # The default user takes no password: AUTH with the app's password alone fails.
+    password = shlex.quote(local_secret("redis_password"))
+    if "PONG" in vps.run(f"redis-cli --no-auth-warning -h 127.0.0.1 -a {password} ping",
+                         check=False):
+        problems.append("the default user logs in")
+    denied = REDIS["redis_denied_commands"]
+    problems += [f"{name} allowed" for name in denied if not redis_refuses(vps, name)]
     conf = vps.run("cat /etc/redis/redis.conf")
     if not re.search(r"^protected-mode yes$", conf, re.MULTILINE):
         problems.append("protected-mode off")
@@ -343,7 +358,7 @@ def check_redis(vps: Vps) -> Result:
     if any(line.split()[3].rsplit(":", 1)[0] not in {"127.0.0.1", "[::1]"}
            for line in listening if line.strip()):
         problems.append("listens beyond loopback")
-    figure = (f"password, loopback, protected, {len(disabled)} commands disabled" if not problems
+    figure = (f"ACL user only, loopback, protected, {len(denied)} commands denied" if not problems
               else "; ".join(problems))
     return "redis-cli, ss", figure, "dev-sec/Redis guidance", not problems
 
