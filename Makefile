@@ -144,10 +144,11 @@ lint-ops: ops-venv
 test-e2e: up ## End-to-end tests of the deployed stack on the local VPS
 	PATH=$(CURDIR)/$(OPS):$$PATH $(OPS)/pytest -c tests/pytest.ini tests
 
-# Every hardening figure (TLS, headers, nginx, systemd, SSH, firewall, data stores,
-# secrets, the API under hostile input) in one table; fails when a check fails.
+# Every hardening figure (TLS, headers, nginx, systemd, SSH, firewall, updates, lynis,
+# data stores, secrets, the API under hostile input) in one table; fails when a check fails.
 .PHONY: audit
 audit: up ## Audit the deployed stack's hardening with standard tools; one table
+	@scripts/apt-ensure ssh-audit
 	$(OPS)/python tests/audit/audit.py
 
 # --- everything --------------------------------------------------------------

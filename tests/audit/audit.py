@@ -276,6 +276,52 @@ def check_updates_and_time(vps: Vps) -> Result:
     return "apt-config, systemctl", figure, "on, enabled", ok
 
 
+def check_security_updates(vps: Vps) -> Result:
+    # Fresh lists first: lists fetched before the sources changed hide every fix since.
+    vps.run("apt-get update -qq", timeout=300)
+    archives = vps.run("apt-cache policy")
+    simulated = vps.run("apt-get -s -o Debug::NoLocking=1 dist-upgrade")
+    pending = re.findall(r"^Inst (\S+) .*-security[ ,\]]", simulated, re.MULTILINE)
+    in_sources = "-security" in archives
+    figure = (f"{len(pending)} pending" + (f": {', '.join(pending[:5])}" if pending else "")
+              + ("" if in_sources else "; no security archive in the sources"))
+    return "apt-get -s dist-upgrade", figure, "0, security archive in the sources", \
+        in_sources and not pending
+
+
+# What ssh-audit 2.5 (Debian 12) flags only because its list predates OpenSSH 9.x: the
+# post-quantum key exchange OpenSSH makes its default, and the Terrapin countermeasure.
+SSH_AUDIT_TOOL_AGE = {
+    ("sntrup761x25519-sha512@openssh.com", "using experimental algorithm"),
+    ("kex-strict-s-v00@openssh.com", "unknown algorithm"),
+}
+SSH_HOST_KEYS = {"ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"}
+
+
+def check_ssh_audit(vps: Vps) -> Result:
+    out = run(["ssh-audit", "-b", "-n", "-l", "warn", vps.address], timeout=60)
+    findings = re.findall(r"^\((?:kex|key|enc|mac)\) (\S+) -- \[(?:warn|fail)\] (.+?)\s*$",
+                          out.stdout, re.MULTILINE)
+    problems = [f"{alg}: {why}" for alg, why in findings if (alg, why) not in SSH_AUDIT_TOOL_AGE]
+    offered = json.loads(run(["ssh-audit", "-j", vps.address], timeout=60).stdout)
+    keys = {key["algorithm"] for key in offered.get("key", [])}
+    problems += [f"host key {key}" for key in sorted(keys - SSH_HOST_KEYS)]
+    figure = (f"{len(problems)} fail/warn, host keys {', '.join(sorted(keys))}"
+              + (f": {'; '.join(problems[:3])}" if problems else "")
+              + f" ({len(findings) - len(problems)} of the tool's age, see README)")
+    return "ssh-audit 2.5", figure, "0, ed25519 (RSA SHA-2) keys only", bool(keys) and not problems
+
+
+def check_lynis(vps: Vps) -> Result:
+    vps.run("lynis audit system --quick --no-colors >/dev/null", timeout=600)
+    report = vps.run("cat /var/log/lynis-report.dat")
+    index = re.search(r"^hardening_index=(\d+)$", report, re.MULTILINE)
+    suggestions = len(re.findall(r"^suggestion\[\]=", report, re.MULTILINE))
+    score = int(index.group(1)) if index else 0
+    figure = f"hardening index {score}, {suggestions} suggestions (README: why they stay)"
+    return "lynis 3", figure, ">= 80", score >= 80
+
+
 # --- the data stores ----------------------------------------------------------------
 
 
@@ -554,6 +600,9 @@ def main() -> int:
         ("firewall", lambda: check_firewall(vps)),
         ("fail2ban", lambda: check_fail2ban(vps)),
         ("updates, time sync", lambda: check_updates_and_time(vps)),
+        ("pending security updates", lambda: check_security_updates(vps)),
+        ("SSH algorithms", lambda: check_ssh_audit(vps)),
+        ("lynis", lambda: check_lynis(vps)),
         ("MySQL", lambda: check_mysql(vps)),
         ("Redis", lambda: check_redis(vps)),
         ("secrets in the repo", check_secrets_repo),
