@@ -1,5 +1,6 @@
 """The systemd units and the data stores on the VPS."""
 
+import re
 import shlex
 
 import pytest
@@ -39,6 +40,12 @@ def listening(vps) -> list[tuple[str, str]]:
         fields = line.split()
         rows.append((fields[3], fields[-1] if len(fields) > 5 else ""))
     return rows
+
+
+def test_only_the_stacks_own_daemons_listen(vps):
+    """No package brought a daemon of its own (a mail server, say) that takes connections."""
+    daemons = {re.search(r'users:\(\("([^"]+)"', proc).group(1) for _, proc in listening(vps)}
+    assert daemons <= {"sshd", "nginx", "mariadbd", "redis-server"}, daemons
 
 
 @pytest.mark.parametrize(("process", "port"), [("mariadbd", "3306"), ("redis-server", "6379")])
