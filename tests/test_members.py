@@ -5,6 +5,7 @@ import time
 import uuid
 
 import pytest
+from ops import new_member
 
 
 @pytest.fixture
@@ -24,12 +25,6 @@ def wait_for(predicate, seconds):
             return True
         time.sleep(1)
     return False
-
-
-def new_member():
-    tag = uuid.uuid4().hex[:10]
-    return {"email": f"e2e-{tag}@example.com", "username": f"e2e_{tag}",
-            "password": "a long e2e passphrase"}
 
 
 def test_registration_runs_the_welcome_email_task(site, vps, mail_sink):
