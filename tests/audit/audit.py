@@ -32,7 +32,10 @@ OPS = Path(sys.executable).parent
 LOCAL_SECRETS = REPO / ".local-vps" / "secrets"
 SECRET_VARS = ("app_secret_key", "app_jwt_secret_key", "app_admin_password",
                "mysql_app_password", "redis_password", "app_db_password", "app_redis_url")
-Result = tuple[str, str, str, bool]
+# A check's verdict: True (pass), False (fail), or NOT_APPLICABLE where this host cannot
+# show it (reported as such, neither a pass nor a failure).
+NOT_APPLICABLE = None
+Result = tuple[str, str, str, bool | None]
 
 
 def run(argv: list[str], timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
@@ -269,12 +272,17 @@ def check_updates_and_time(vps: Vps) -> Result:
     apt = vps.run("apt-config dump APT::Periodic", check=False)
     upgrades = 'Unattended-Upgrade "1"' in apt and vps.run(
         "dpkg-query -W -f '${Status}' unattended-upgrades", check=False).endswith("installed")
-    timesync = vps.run("systemctl is-enabled systemd-timesyncd", check=False).strip()
+    timesync = vps.run("systemctl is-active systemd-timesyncd", check=False).strip()
     container = vps.run("systemd-detect-virt --container", check=False).strip()
-    ok = upgrades and timesync == "enabled"
-    figure = (f"unattended-upgrades {'on' if upgrades else 'off'}; timesyncd {timesync}"
-              + (f" (skipped in a {container} container)" if container != "none" else ""))
-    return "apt-config, systemctl", figure, "on, enabled", ok
+    figure = f"unattended-upgrades {'on' if upgrades else 'off'}; timesyncd {timesync}"
+    if not upgrades:
+        return "apt-config, systemctl", figure, "on, active", False
+    # A container keeps the host's clock: timesyncd skips itself there, so time sync
+    # cannot be shown either way (ConditionVirtualization=!container).
+    if container != "none":
+        return ("apt-config, systemctl", f"{figure} (not applicable in a {container} container)",
+                "on, active", NOT_APPLICABLE)
+    return "apt-config, systemctl", figure, "on, active", timesync == "active"
 
 
 # --- the data stores ----------------------------------------------------------------
@@ -552,15 +560,18 @@ def main() -> int:
             tool, figure, goal, ok = check()
         except Exception as exc:  # noqa: BLE001 - a check that cannot run has failed, with why
             tool, figure, goal, ok = "-", f"error: {type(exc).__name__}: {exc}"[:120], "-", False
-        rows.append((name, tool, figure, goal, "pass" if ok else "FAIL",
-                     f"{time.monotonic() - started:.0f}s"))
+        verdict = "n/a" if ok is NOT_APPLICABLE else "pass" if ok else "FAIL"
+        rows.append((name, tool, figure, goal, verdict, f"{time.monotonic() - started:.0f}s"))
         print(f"{rows[-1][4]:4}  {name}", file=sys.stderr, flush=True)
     header = ("check", "tool", "figure", "goal", "result", "time")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    failed = [r[0] for r in rows if r[4] != "pass"]
-    print(f"\n{len(rows) - len(failed)}/{len(rows)} checks pass" +
+    failed = [r[0] for r in rows if r[4] == "FAIL"]
+    unknown = [r[0] for r in rows if r[4] == "n/a"]
+    passed = len(rows) - len(failed) - len(unknown)
+    print(f"\n{passed}/{len(rows)} checks pass" +
+          (f"; not applicable here: {', '.join(unknown)}" if unknown else "") +
           (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
 
