@@ -9,12 +9,12 @@ verified exactly as a browser would (SNI, hostname, the CA's chain).
 
 import os
 import re
-import uuid
 import shlex
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,11 +160,12 @@ def requests_logged(vps: Vps, marker: str) -> int:
 # --- Ansible ------------------------------------------------------------------------
 
 
-def playbook(name: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def playbook(name: str, *args: str, timeout: float = 600,
+             inventory: str = INVENTORY) -> subprocess.CompletedProcess:
     """Run ansible/NAME.yml against INVENTORY; the caller checks the result."""
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible" / "ansible.cfg")}
     return subprocess.run(
-        [ANSIBLE_PLAYBOOK, "-i", INVENTORY, str(REPO / "ansible" / f"{name}.yml"), *args],
+        [ANSIBLE_PLAYBOOK, "-i", inventory, str(REPO / "ansible" / f"{name}.yml"), *args],
         capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
 

@@ -6,7 +6,6 @@ The client is a network namespace of its own, linked straight into the local VPS
 """
 
 import os
-import socket
 import subprocess
 import time
 

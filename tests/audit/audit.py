@@ -27,8 +27,17 @@ import requests
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ops import (LOCAL_SECRETS, REPO, SITE, Vps, admin_token, local_secret, member_token,
-                 resolve_site_to, role_defaults)
+from ops import (
+    LOCAL_SECRETS,
+    REPO,
+    SITE,
+    Vps,
+    admin_token,
+    local_secret,
+    member_token,
+    resolve_site_to,
+    role_defaults,
+)
 
 OPS = Path(sys.executable).parent
 SECRET_VARS = ("app_secret_key", "app_jwt_secret_key", "app_admin_password",
@@ -463,7 +472,7 @@ def check_schemathesis_admin(vps: Vps, site: requests.Session) -> Result:
     are refused with a 422. Those refusals are the API's envelope, never a 5xx."""
     reset_rate_limits(vps)
     with raised_rate_limits(vps):
-        tool, figure, goal, ok = fuzz(vps, admin_token(vps), "schemathesis-admin.log",
+        tool, figure, _, ok = fuzz(vps, admin_token(vps), "schemathesis-admin.log",
                                       "--exclude-checks", "positive_data_acceptance")
     return tool, figure, "no 5xx, conforms (but positive data)", ok
 

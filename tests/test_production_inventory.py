@@ -1,0 +1,50 @@
+"""The production inventory, run for real as far as it can be here: site.yml in check
+mode against the local VPS with every production setting, only the address, the SSH key
+and the vault's secrets (generated, placeholder-free) replaced.
+
+What check mode cannot run is skipped by Ansible and so untested here: the certificate
+from Let's Encrypt itself and a release put in service. Nothing on the VPS changes."""
+
+import json
+import re
+import secrets
+import shlex
+
+from ops import REPO, output, playbook, recap
+
+PRODUCTION = str(REPO / "ansible" / "inventories" / "production")
+VAULT_SECRETS = ("vault_app_secret_key", "vault_app_jwt_secret_key",
+                 "vault_app_admin_password", "vault_mysql_app_password", "vault_redis_password")
+# Files the production settings differ on: a real run would rewrite them.
+WATCHED = "/srv/tdc/shared/.env /etc/apt/apt.conf.d/01proxy /etc/letsencrypt/acme-ca.pem"
+
+
+def task_result(stdout: str, task: str) -> str:
+    """The first result (ok, changed, skipping, failed, fatal) of the task named TASK..."""
+    _, found, tail = stdout.partition(f"TASK [{task}")
+    assert found, f"no task {task} in the run"
+    return re.search(r"^(ok|changed|skipping|failed|fatal):", tail, re.MULTILINE).group(1)
+
+
+def test_site_in_check_mode_with_production_settings_fails_no_task(vps, tmp_path):
+    settings = {name: secrets.token_urlsafe(36) for name in VAULT_SECRETS}
+    settings.update(vault_app_admin_email="admin@thedreamerscave.club",
+                    vault_tls_acme_email="hostmaster@thedreamerscave.club",
+                    ansible_host=vps.address, ansible_user="root",
+                    # The local VPS's SSH options, the key included (VPS_SSH less ssh and host).
+                    ansible_ssh_common_args=shlex.join(vps.ssh_prefix[1:-1]))
+    extra = tmp_path / "production-here.json"
+    extra.write_text(json.dumps(settings))
+    extra.chmod(0o600)
+    before = vps.run(f"sha256sum {WATCHED}")
+
+    run = playbook("site", "--check", "-e", f"@{extra}", inventory=PRODUCTION, timeout=900)
+    assert run.returncode == 0, output(run)
+    counts = recap(run)
+    assert list(counts) == ["tdc-prod"], counts
+    assert counts["tdc-prod"]["failed"] == 0 and counts["tdc-prod"]["unreachable"] == 0
+    # Production's settings were the ones used: no apt proxy there, so its file would go;
+    # and Let's Encrypt is not reached from here, so check mode skips certbot.
+    assert task_result(run.stdout, "common : Ensure apt uses no proxy") == "changed"
+    assert task_result(run.stdout, "tls : Ensure the certificate covers") == "skipping"
+    assert vps.run(f"sha256sum {WATCHED}") == before, "check mode changed the VPS"
