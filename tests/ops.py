@@ -115,6 +115,16 @@ def local_secret(name: str) -> str:
     return (LOCAL_SECRETS / name).read_text().strip()
 
 
+def wait_for(predicate, seconds: float, interval: float = 1) -> bool:
+    """Poll PREDICATE until it holds (True) or SECONDS pass (False)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
 # --- members ------------------------------------------------------------------------
 
 

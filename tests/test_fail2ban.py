@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import pytest
-from ops import role_defaults
+from ops import role_defaults, wait_for
 
 HARDENING = role_defaults("hardening")
 # The test's ban time, instead of the role's hour; put back afterwards.
@@ -79,15 +79,6 @@ def banned(vps) -> str:
     return vps.run("nft list set inet f2b-table addr-set-sshd 2>/dev/null || true")
 
 
-def wait_until(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
-
-
 def test_repeated_failed_ssh_logins_are_banned_by_nftables_until_the_ban_time_ends(
         vps, stranger, tmp_path):
     # The jail runs with the role's settings: its ban time is the one the test shortens.
@@ -110,14 +101,14 @@ def test_repeated_failed_ssh_logins_are_banned_by_nftables_until_the_ban_time_en
         while CLIENT_SIDE not in banned(vps) and attempts < 3 * maxretry:
             failed_login(stranger, keys)
             attempts += 1
-            wait_until(lambda: CLIENT_SIDE in banned(vps), 1)
-        assert wait_until(lambda: CLIENT_SIDE in banned(vps), 10), \
+            wait_for(lambda: CLIENT_SIDE in banned(vps), 1, 0.5)
+        assert wait_for(lambda: CLIENT_SIDE in banned(vps), 10, 0.5), \
             f"no ban after {attempts} failed logins: " + vps.run("tail -n 20 /var/log/fail2ban.log")
         banned_at = time.monotonic()
         assert not ssh_port_open(stranger), "a banned address still reaches sshd"
         assert vps.run("true") == ""  # the controller, on the ignore list, still gets in
 
-        assert wait_until(lambda: CLIENT_SIDE not in banned(vps), SHORT_BANTIME + 20), \
+        assert wait_for(lambda: CLIENT_SIDE not in banned(vps), SHORT_BANTIME + 20, 0.5), \
             "the ban outlasted its ban time"
         assert time.monotonic() - banned_at >= SHORT_BANTIME - 2
         assert ssh_port_open(stranger), "the address is still refused after the ban"

@@ -5,8 +5,8 @@ states, requests succeed again, and a task queued around the fault runs once it 
 import time
 
 import pytest
-from ops import new_member
-from test_members import mail_sink, wait_for  # noqa: F401 (mail_sink is a fixture)
+from ops import new_member, wait_for
+from test_members import mail_sink  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.disruptive
 
