@@ -134,22 +134,27 @@ def new_member(prefix: str = "e2e") -> dict[str, str]:
             "password": f"a long {prefix} passphrase"}
 
 
+def post_within_limits(vps: Vps, path: str, body: dict) -> requests.Response:
+    """POST BODY to PATH, waiting out the API's rate limit once when it answers 429."""
+    for _ in range(2):
+        answer = vps.session().post(vps.url(path), json=body, timeout=15)
+        if answer.status_code != 429:
+            break
+        time.sleep(min(65, int(answer.headers.get("Retry-After", 60))))
+    return answer
+
+
 def login(vps: Vps, email: str, password: str) -> str:
     """A bearer token of that account, through nginx."""
-    answer = vps.session().post(vps.url("/api/v1/auth/login"), timeout=15,
-                                json={"email": email, "password": password})
+    answer = post_within_limits(vps, "/api/v1/auth/login", {"email": email, "password": password})
     assert answer.status_code == 200, answer.text
     return answer.json()["data"]["access_token"]
 
 
 def member_token(vps: Vps, prefix: str = "e2e") -> str:
-    """Register a throwaway member (waiting out the register limit once) and log in."""
+    """Register a throwaway member and log in."""
     member = new_member(prefix)
-    for _ in range(2):
-        answer = vps.session().post(vps.url("/api/v1/auth/register"), json=member, timeout=15)
-        if answer.status_code != 429:
-            break
-        time.sleep(min(65, int(answer.headers.get("Retry-After", 60))))
+    answer = post_within_limits(vps, "/api/v1/auth/register", member)
     assert answer.status_code == 201, answer.text
     return login(vps, member["email"], member["password"])
 
