@@ -219,15 +219,17 @@ class Traffic:
     """Requests in a loop through nginx (keep-alive, the VPS's CA) on a thread, bounded
     in count and time, counting every answer and every socket error.
 
-    The route is the venue list, a MariaDB query, sent with a member's bearer token: a
-    request with credentials bypasses the microcache, so every request that succeeds was
-    answered by gunicorn and the database, never by nginx alone. Each carries a request
+    The routes (the venue list by default) query MariaDB and are sent with a member's
+    bearer token: a request with credentials bypasses the microcache, so every request
+    that succeeds was answered by gunicorn and the database, never by nginx alone. Each carries a request
     id with this loop's tag: assert_none_lost() checks that every answer says BYPASS and
     that gunicorn's journal has one request line per answer."""
 
     vps: Vps
     token: str
-    path: str = "/api/v1/locations"
+    # Taken in turn: public lists, which query MariaDB and whose X-Cache-Status (set only
+    # where the microcache applies) shows the bypass.
+    paths: tuple[str, ...] = ("/api/v1/locations",)
     max_requests: int = 50_000
     max_seconds: float = 300
     # Paced below journald's default limit (10,000 lines per 30 s a unit), which would
@@ -250,14 +252,15 @@ class Traffic:
         sent = 0
         while not self._stop.is_set() and sent < self.max_requests and time.monotonic() < deadline:
             time.sleep(max(0.0, started + sent / self.max_rate - time.monotonic()))
+            path = self.paths[sent % len(self.paths)]
             sent += 1
             try:
-                answer = client.get(self.vps.url(self.path), timeout=30,
+                answer = client.get(self.vps.url(path), timeout=30,
                                     headers={"X-Request-ID": f"{self.tag}-{sent}"})
                 self.statuses[answer.status_code] += 1
                 self.cache[answer.headers.get("X-Cache-Status", "none")] += 1
             except requests.RequestException as exc:
-                self.errors.append(f"{self.path}: {exc!r}")
+                self.errors.append(f"{path}: {exc!r}")
 
     def __enter__(self):
         self._thread.start()

@@ -1,6 +1,9 @@
 """The systemd units and the data stores on the VPS."""
 
+import shlex
+
 import pytest
+from ops import role_defaults
 
 UNITS = ["tdc-gunicorn.socket", "tdc-gunicorn.service", "tdc-celery-worker.service",
          "tdc-celery-beat.service", "nginx.service", "mariadb.service", "redis-server.service"]
@@ -52,10 +55,35 @@ def test_redis_requires_a_password(vps):
     assert "NOAUTH" in answer or "Authentication required" in answer
 
 
+def test_redis_is_capped_and_never_evicts_the_broker_s_tasks(vps):
+    info = vps.run("REDISCLI_AUTH=$(awk '$1 == \"requirepass\" {print $2}' /etc/redis/redis.conf) "
+                   "redis-cli --no-auth-warning -h 127.0.0.1 INFO memory")
+    memory = dict(line.split(":", 1) for line in info.split() if ":" in line)
+    wanted = role_defaults("redis")
+    assert memory["maxmemory_human"].lower() == wanted["redis_maxmemory"].replace("mb", ".00m")
+    assert memory["maxmemory_policy"] == wanted["redis_maxmemory_policy"] == "noeviction"
+
+
 def test_mysql_has_no_anonymous_users_nor_test_database(vps):
     users = vps.run("mariadb -N -e \"SELECT CONCAT(User,'@',Host) FROM mysql.user\"").split()
     assert not [u for u in users if u.startswith("@")]
     assert "test" not in vps.run("mariadb -N -e 'SHOW DATABASES'").split()
+
+
+def as_app_user(vps, sql: str) -> str:
+    """Run SQL on the app's database as the API's own user (its .env credentials); the
+    output, with the server's refusal when it refuses."""
+    login = ("set -a; . /srv/tdc/shared/.env; set +a; "
+             "MYSQL_PWD=$DB_PASSWORD mariadb -N -B -u \"$DB_USER\" \"$DB_NAME\"")
+    return vps.run(f"{login} -e {shlex.quote(sql)} 2>&1", check=False)
+
+
+def test_the_api_user_writes_rows_but_cannot_change_the_schema(vps):
+    assert as_app_user(vps, "SELECT COUNT(*) > 0 FROM locations").strip() == "1"
+    assert as_app_user(vps, "UPDATE locations SET name = name WHERE id = 0").strip() == ""
+    for statement in ("CREATE TABLE drift_probe (id INT)", "ALTER TABLE locations ADD x INT",
+                      "DROP TABLE revoked_tokens"):
+        assert "command denied" in as_app_user(vps, statement), statement
 
 
 def test_env_file_is_private_to_the_app_user(vps):

@@ -48,6 +48,11 @@ expect_failure "short production secret" "app_jwt_secret_key is missing or short
   -i "$repo/ansible/inventories/production" -e @"$example" \
   -e vault_app_jwt_secret_key=Zq8vR2mT5kW9pL3n "$repo/ansible/site.yml"
 
+# Two secrets with one value: the second is named with the one it repeats.
+expect_failure "migrations password = app password" "mysql_migrate_password must differ from mysql_app_password" \
+  -i "$repo/ansible/inventories/local" -e local_vps_dir="$tmp/state" \
+  -e mysql_app_password=Zq8vR2mT5kW9pL3nXy -e mysql_migrate_password=Zq8vR2mT5kW9pL3nXy "$repo/ansible/site.yml"
+
 # Production without its vault file: the vault variable is named.
 expect_failure "production without vault.yml" "vault_app_secret_key" \
   -i "$repo/ansible/inventories/production" "$repo/ansible/deploy.yml"

@@ -1,7 +1,6 @@
 """The Flask application factory."""
 
 from flask import Flask
-from flask_cors import CORS
 
 from app.config import BaseConfig, get_config
 
@@ -16,6 +15,11 @@ def create_app(config_class: type[BaseConfig] | BaseConfig | None = None) -> Fla
     config = config_class() if isinstance(config_class, type) else config_class
     config.validate()
     app.config.from_object(config)
+
+    # Request bodies parsed strictly (a bad one is a 400, never a 500), answers in field order.
+    from app.utils.json_provider import StrictJSONProvider
+
+    app.json = StrictJSONProvider(app)
     app.json.sort_keys = False
 
     # Logging: one JSON line per request, with its request id.
@@ -30,10 +34,9 @@ def create_app(config_class: type[BaseConfig] | BaseConfig | None = None) -> Fla
     app.wsgi_app = TrustedProxyFix(app.wsgi_app, app.config["TRUSTED_PROXIES"])
 
     # CORS for the club's own front ends only.
-    CORS(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}},
-         methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-         allow_headers=["Authorization", "Content-Type"], expose_headers=["X-Request-ID"],
-         max_age=600, always_send=False)
+    from app.utils.cors import init_cors
+
+    init_cors(app)
 
     # Writes must carry a JSON object (or nothing).
     from app.utils.request_body import check_json_body
@@ -51,10 +54,11 @@ def create_app(config_class: type[BaseConfig] | BaseConfig | None = None) -> Fla
     init_celery(app)
 
     # Bearer-token users (Flask-Login) and per-client rate limits in Redis.
+    from app.services.tokens import authenticate
     from app.utils.auth import init_auth
     from app.utils.rate_limit import init_rate_limit
 
-    init_auth(app)
+    init_auth(app, authenticate)
     init_rate_limit(app)
 
     # Register blueprints

@@ -32,11 +32,11 @@ def db_status() -> None:
 
 @db_cli.command("seed")
 def db_seed() -> None:
-    """Add the club's eight venues where missing; existing venues are left untouched."""
-    from app.services.seed import VENUES, seed_locations
+    """Add the club's eight locations where missing; existing ones are left untouched."""
+    from app.services.seed import LOCATIONS, seed_locations
 
     added = seed_locations()
-    click.echo(f"venues: {added} added, {len(VENUES) - added} already present")
+    click.echo(f"locations: {added} added, {len(LOCATIONS) - added} already present")
 
 
 def register_cli(app: Flask) -> None:

@@ -94,6 +94,8 @@ class BaseConfig:
         # Peers whose X-Forwarded-* headers are believed: nginx on the unix socket or loopback.
         self.TRUSTED_PROXIES = _env_list("TRUSTED_PROXIES", ("unix", "127.0.0.1", "::1"))
         self.LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+        # Seconds each process reuses one readiness result (0: check on every request).
+        self.READINESS_CACHE_SECONDS = float(_env("READINESS_CACHE_SECONDS", "2"))
 
         self.SMTP_HOST = _env("SMTP_HOST", "localhost")
         self.SMTP_PORT = _env_int("SMTP_PORT", 25)

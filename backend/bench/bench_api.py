@@ -4,7 +4,7 @@ A benchmark, not a test. It starts its own MariaDB and Redis in a temporary dire
 migrates and seeds the database, serves the app with gunicorn as production does
 (`-c gunicorn.conf.py wsgi:app`, sync workers, production config, MariaDB over its unix
 socket) and drives the endpoints with wrk in turn, over several short rounds, so that
-other load on the machine weighs on both alike. The goal: the venue list, which reads
+other load on the machine weighs on both alike. The goal: the location list, which reads
 the database, serves at least 0.8 of the rate of the health check, which touches
 nothing. Also reported: the CPU each request cost gunicorn and MariaDB, and, for
 reference, the rate of a route that runs only `SELECT 1` on a pooled connection

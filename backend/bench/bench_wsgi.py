@@ -2,7 +2,7 @@
 
 GET /bench/select-1 runs `SELECT 1` on a pooled connection and answers it in the
 envelope: the least any endpoint that reads the database once can do, so its rate is the
-ceiling for the venue list's.
+ceiling for the location list's.
 """
 
 from app.utils.db import fetch_one

@@ -1,4 +1,4 @@
-"""Helpers for the venue and event tests: seeding, counting queries, hostile input."""
+"""Helpers for the location and event tests: seeding, counting queries, hostile input."""
 
 from typing import Any
 
@@ -25,7 +25,7 @@ HOSTILE_STRINGS = [
 ]
 
 
-def seed_venues(app) -> None:
+def seed_the_locations(app) -> None:
     with app.app_context():
         seed_locations()
 

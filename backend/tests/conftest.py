@@ -107,6 +107,8 @@ def service_env(mariadb, redis_proc, smtp_sink) -> Iterator[dict[str, str]]:
         "DB_POOL_TIMEOUT": "1",
         "REDIS_URL": f"redis://127.0.0.1:{redis_proc.port}/0",
         "LOG_LEVEL": "WARNING",
+        # Tests stop and start the servers: each readiness check must see the state now.
+        "READINESS_CACHE_SECONDS": "0",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_sink.port),
     }
@@ -130,6 +132,16 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture(scope="module")
+def probe(service_env):
+    """The app with the extra routes of tests/probe.py, one per test module."""
+    from tests.probe import create_probe_app
+
+    application = create_probe_app(AppTestingConfig)
+    yield application
+    application.extensions["tdc_db"].close()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(request):
     """Each test of the app starts with empty rate-limit counters (they live in Redis)."""
@@ -147,6 +159,7 @@ _user_numbers = itertools.count(1)
 @pytest.fixture
 def make_user(app, clean_tables) -> Callable[..., dict[str, object]]:
     """Create a member directly in the database: make_user(role="staff", **fields)."""
+    from app.models.user import UserUpdateInput
     from app.services import users
 
     def make(role: str = "user", password: str = "correct horse battery", **fields):  # noqa: S107
@@ -156,8 +169,8 @@ def make_user(app, clean_tables) -> Callable[..., dict[str, object]]:
         with app.app_context():
             user = users.create_user(email, username, password, role=role)
             if fields.get("is_active") is False:
-                users.update_user(user.id, None, False)
-        return {"id": user.id, "email": email, "username": username, "password": password,
+                users.update_user(user["id"], UserUpdateInput(is_active=False))
+        return {"id": user["id"], "email": email, "username": username, "password": password,
                 "role": role}
 
     return make

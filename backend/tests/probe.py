@@ -1,6 +1,6 @@
 """An app with extra routes that exercise the db helpers and error handlers."""
 
-from flask import Flask, abort, jsonify
+from flask import Flask, abort, jsonify, request, url_for
 
 from app import create_app
 from app.utils.db import fetch_one
@@ -34,6 +34,11 @@ def create_probe_app(config) -> Flask:
     @app.post("/api/v1/_probe/echo")
     def probe_echo():
         return success(json_body())
+
+    @app.get("/api/v1/_probe/urls")
+    def probe_urls():
+        return success({"host": request.host, "root": request.root_url,
+                        "liveness": url_for("api.health.liveness", _external=True)})
 
     @app.get("/api/v1/_probe/html")
     def probe_plain():

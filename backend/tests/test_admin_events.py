@@ -3,7 +3,7 @@
 import pytest
 
 from app.utils.db import fetch_all
-from tests.club import HOSTILE_STRINGS, assert_error_envelope, count_rows, seed_venues
+from tests.club import HOSTILE_STRINGS, assert_error_envelope, count_rows, seed_the_locations
 
 BASE = "/api/v1/admin/events"
 EVENT = {
@@ -19,7 +19,7 @@ EVENT = {
 
 @pytest.fixture
 def staff(app, auth_headers):
-    seed_venues(app)
+    seed_the_locations(app)
     return auth_headers("staff")
 
 
@@ -54,14 +54,14 @@ def test_every_route_needs_a_token(client, app, clean_tables, method, path):
 
 @pytest.mark.parametrize(("method", "path"), WRITES)
 def test_a_member_is_not_staff(client, app, auth_headers, method, path):
-    seed_venues(app)
+    seed_the_locations(app)
     response = getattr(client, method)(BASE + path, json=EVENT, headers=auth_headers("user"))
     assert_error_envelope(response, 403)
     assert count_rows(app, "events") == 0
 
 
 def test_an_admin_is_staff_too(client, app, auth_headers):
-    seed_venues(app)
+    seed_the_locations(app)
     assert client.post(BASE, json=EVENT, headers=auth_headers("admin")).status_code == 201
 
 
@@ -123,7 +123,7 @@ def test_every_missing_field_is_named(client, staff):
                                    "ends_at"}
 
 
-def test_an_inactive_venue_takes_no_new_events(client, app, staff, auth_headers):
+def test_an_inactive_location_takes_no_new_events(client, app, staff, auth_headers):
     client.delete("/api/v1/admin/locations/jazz-club", headers=auth_headers("admin"))
     response = client.post(BASE, json={**EVENT, "location": "jazz-club"}, headers=staff)
     assert_error_envelope(response, 422, "location")
@@ -219,7 +219,7 @@ def test_a_refused_patch_changes_nothing(client, app, staff, fado, change, statu
     assert stored_events(app) == before
 
 
-def test_an_event_may_stay_at_a_venue_that_closed(client, staff, fado, auth_headers):
+def test_an_event_may_stay_at_a_location_that_closed(client, staff, fado, auth_headers):
     client.delete("/api/v1/admin/locations/arquipelago", headers=auth_headers("admin"))
     response = client.patch(f"{BASE}/fado-night", json={"title": "Last fado"}, headers=staff)
     assert response.status_code == 200

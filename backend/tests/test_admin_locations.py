@@ -1,12 +1,12 @@
-"""Admin venue routes: create, update, deactivate, and the refusals."""
+"""Admin location routes: create, update, deactivate, and the refusals."""
 
 import pytest
 
 from app.utils.db import fetch_all
-from tests.club import HOSTILE_STRINGS, assert_error_envelope, count_rows, seed_venues
+from tests.club import HOSTILE_STRINGS, assert_error_envelope, count_rows, seed_the_locations
 
 BASE = "/api/v1/admin/locations"
-VENUE = {
+LOCATION = {
     "slug": "rooftop",
     "name": "The Rooftop",
     "description": "Open air, under the stars.",
@@ -21,18 +21,18 @@ VENUE = {
 
 @pytest.fixture
 def admin(app, auth_headers):
-    seed_venues(app)
+    seed_the_locations(app)
     return auth_headers("admin")
 
 
 @pytest.fixture
 def rooftop(client, admin):
-    response = client.post(BASE, json=VENUE, headers=admin)
+    response = client.post(BASE, json=LOCATION, headers=admin)
     assert response.status_code == 201, response.get_json()
     return response.get_json()["data"]
 
 
-def stored_venues(app):
+def stored_locations(app):
     with app.app_context():
         return fetch_all("SELECT slug, name, description, capacity, sort_order, is_active, "
                          "mood_category, theme_primary, theme_secondary, theme_accent "
@@ -45,21 +45,21 @@ ROUTES = [("get", ""), ("post", ""), ("get", "/rooftop"), ("put", "/rooftop"),
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
 def test_every_route_needs_a_token(client, clean_tables, method, path):
-    assert_error_envelope(getattr(client, method)(BASE + path, json=VENUE), 401)
+    assert_error_envelope(getattr(client, method)(BASE + path, json=LOCATION), 401)
 
 
 @pytest.mark.parametrize("role", ["user", "staff"])
 @pytest.mark.parametrize(("method", "path"), ROUTES)
-def test_only_admins_run_venues(client, app, auth_headers, role, method, path):
-    seed_venues(app)
-    before = stored_venues(app)
-    response = getattr(client, method)(BASE + path, json=VENUE, headers=auth_headers(role))
+def test_only_admins_run_locations(client, app, auth_headers, role, method, path):
+    seed_the_locations(app)
+    before = stored_locations(app)
+    response = getattr(client, method)(BASE + path, json=LOCATION, headers=auth_headers(role))
     assert_error_envelope(response, 403)
-    assert stored_venues(app) == before
+    assert stored_locations(app) == before
 
 
 def test_create(client, rooftop):
-    assert {k: rooftop[k] for k in VENUE} == VENUE
+    assert {k: rooftop[k] for k in LOCATION} == LOCATION
     assert rooftop["is_active"] is True
     assert client.get("/api/v1/locations/rooftop").get_json()["data"] == rooftop
 
@@ -67,10 +67,10 @@ def test_create(client, rooftop):
 def test_create_with_only_the_required_fields(client, admin):
     response = client.post(BASE, json={"slug": "bare", "name": "Bare"}, headers=admin)
     assert response.status_code == 201
-    venue = response.get_json()["data"]
-    assert venue["capacity"] is None
-    assert venue["sort_order"] == 0
-    assert venue["theme_primary"] is None
+    location = response.get_json()["data"]
+    assert location["capacity"] is None
+    assert location["sort_order"] == 0
+    assert location["theme_primary"] is None
 
 
 @pytest.mark.parametrize(("change", "field"), [
@@ -101,49 +101,49 @@ def test_create_with_only_the_required_fields(client, admin):
     ({"slug": "x" * 65}, "slug"),
 ])
 def test_bad_fields_are_422_and_nothing_is_written(client, app, admin, change, field):
-    before = stored_venues(app)
-    assert_error_envelope(client.post(BASE, json={**VENUE, **change}, headers=admin), 422, field)
-    assert stored_venues(app) == before
+    before = stored_locations(app)
+    assert_error_envelope(client.post(BASE, json={**LOCATION, **change}, headers=admin), 422, field)
+    assert stored_locations(app) == before
 
 
 def test_a_taken_slug_is_409(client, app, admin):
-    before = stored_venues(app)
-    response = client.post(BASE, json={**VENUE, "slug": "jazz-club"}, headers=admin)
+    before = stored_locations(app)
+    response = client.post(BASE, json={**LOCATION, "slug": "jazz-club"}, headers=admin)
     assert_error_envelope(response, 409, "slug")
-    assert stored_venues(app) == before
+    assert stored_locations(app) == before
 
 
 @pytest.mark.parametrize("value", HOSTILE_STRINGS)
 @pytest.mark.parametrize("field", ["slug", "name", "description", "mood_category",
                                    "theme_primary"])
 def test_hostile_strings_are_refused_or_kept_verbatim(client, app, admin, field, value):
-    response = client.post(BASE, json={**VENUE, field: value}, headers=admin)
+    response = client.post(BASE, json={**LOCATION, field: value}, headers=admin)
     assert response.status_code in (201, 422), response.get_data(as_text=True)[:300]
     if response.status_code == 422:
         assert_error_envelope(response, 422, field)
         assert count_rows(app, "locations") == 8
     else:
         assert response.get_json()["data"][field] == value
-        fetched = client.get(f"{BASE}/{VENUE['slug']}", headers=admin).get_json()["data"]
+        fetched = client.get(f"{BASE}/{LOCATION['slug']}", headers=admin).get_json()["data"]
         assert fetched[field] == value
 
 
-def test_put_replaces_the_venue(client, rooftop, admin):
+def test_put_replaces_the_location(client, rooftop, admin):
     response = client.put(f"{BASE}/rooftop", json={"slug": "rooftop", "name": "Roof"},
                           headers=admin)
-    venue = response.get_json()["data"]
-    assert venue["name"] == "Roof"
-    assert venue["capacity"] is None  # omitted: back to its default
-    assert venue["id"] == rooftop["id"]
+    location = response.get_json()["data"]
+    assert location["name"] == "Roof"
+    assert location["capacity"] is None  # omitted: back to its default
+    assert location["id"] == rooftop["id"]
 
 
 def test_patch_changes_only_what_it_names(client, rooftop, admin):
     response = client.patch(f"{BASE}/rooftop", json={"capacity": 120, "theme_accent": None},
                             headers=admin)
-    venue = response.get_json()["data"]
-    assert venue["capacity"] == 120
-    assert venue["theme_accent"] is None
-    assert venue["name"] == VENUE["name"]
+    location = response.get_json()["data"]
+    assert location["capacity"] == 120
+    assert location["theme_accent"] is None
+    assert location["name"] == LOCATION["name"]
 
 
 @pytest.mark.parametrize(("change", "status", "field"), [
@@ -153,12 +153,12 @@ def test_patch_changes_only_what_it_names(client, rooftop, admin):
     ({"colour": "#000000"}, 422, "colour"),
 ])
 def test_a_refused_update_changes_nothing(client, app, rooftop, admin, change, status, field):
-    before = stored_venues(app)
+    before = stored_locations(app)
     assert_error_envelope(client.patch(f"{BASE}/rooftop", json=change, headers=admin), status,
                           field)
-    assert_error_envelope(client.put(f"{BASE}/rooftop", json={**VENUE, **change},
+    assert_error_envelope(client.put(f"{BASE}/rooftop", json={**LOCATION, **change},
                                      headers=admin), status, field)
-    assert stored_venues(app) == before
+    assert stored_locations(app) == before
 
 
 def test_delete_deactivates_and_patch_reactivates(client, rooftop, admin):
@@ -175,5 +175,5 @@ def test_delete_deactivates_and_patch_reactivates(client, rooftop, admin):
 
 @pytest.mark.parametrize(("method", "path"), [("get", "/nope"), ("put", "/nope"),
                                               ("patch", "/nope"), ("delete", "/nope")])
-def test_unknown_venue_is_404(client, admin, method, path):
-    assert_error_envelope(getattr(client, method)(BASE + path, json=VENUE, headers=admin), 404)
+def test_unknown_location_is_404(client, admin, method, path):
+    assert_error_envelope(getattr(client, method)(BASE + path, json=LOCATION, headers=admin), 404)

@@ -158,10 +158,11 @@ def test_unknown_email_costs_a_password_hash_too(client, make_user):
 def test_deactivated_member_cannot_log_in_or_use_a_token(client, app, make_user):
     user = make_user()
     token = login(client, user["email"]).get_json()["data"]["access_token"]
+    from app.models.user import UserUpdateInput
     from app.services import users
 
     with app.app_context():
-        users.update_user(user["id"], None, False)
+        users.update_user(user["id"], UserUpdateInput(is_active=False))
     assert login(client, user["email"]).status_code == 403
     response = client.get("/api/v1/auth/me", headers=bearer(token))
     assert response.status_code == 401

@@ -15,7 +15,7 @@ def test_create_admin_from_the_environment(app, monkeypatch):
     assert result.exit_code == 0, result.output
     with app.app_context():
         admin = users.find_user_by_email("owner@thedreamerscave.club")
-    assert admin.role == "admin"
+    assert admin["role"] == "admin"
     assert "a long admin passphrase" not in result.output
     # Running it again (every deploy does) changes nothing and succeeds.
     again = app.test_cli_runner().invoke(args=["users", "create-admin"])
@@ -30,7 +30,7 @@ def test_create_admin_prompts_for_what_is_missing(app, monkeypatch):
     result = app.test_cli_runner().invoke(args=["users", "create-admin"], input=answers)
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert users.find_user_by_email("boss@example.com").role == "admin"
+        assert users.find_user_by_email("boss@example.com")["role"] == "admin"
 
 
 def test_create_admin_refuses_a_weak_password(app, monkeypatch):

@@ -110,3 +110,10 @@ def test_a_non_numeric_setting_is_named(monkeypatch):
     monkeypatch.setenv("DB_PORT", "three-three-o-six")
     with pytest.raises(ConfigError, match="DB_PORT must be an integer"):
         AppTestingConfig()
+
+
+def test_readiness_is_reused_for_two_seconds_unless_set(monkeypatch):
+    monkeypatch.delenv("READINESS_CACHE_SECONDS", raising=False)
+    assert AppTestingConfig().READINESS_CACHE_SECONDS == 2
+    monkeypatch.setenv("READINESS_CACHE_SECONDS", "0")
+    assert AppTestingConfig().READINESS_CACHE_SECONDS == 0

@@ -1,14 +1,17 @@
 """The db helpers against a real MariaDB: commit, rollback, pooling, outages."""
 
+import inspect
 import threading
-from collections.abc import Callable, Iterator
 
 import pytest
+from flask import current_app
+from mysql.connector import pooling
 
 from app.config import TestingConfig as AppTestingConfig
-from app.utils import db
 from app.utils.db import (
     DatabaseUnavailable,
+    DriverPool,
+    connection_settings,
     execute,
     execute_many,
     fetch_all,
@@ -141,64 +144,28 @@ def test_pool_survives_a_mariadb_restart(probe, mariadb):
         assert response.status_code == 200, response.get_json()
 
 
-@pytest.fixture
-def server_pings(mariadb) -> Iterator[Callable[[], int]]:
-    """COM_PINGs the server has answered so far (MariaDB counts them as admin commands).
-
-    Read over one open connection: connecting and closing count as admin commands too.
-    """
-    cnx = root_connection(mariadb)
-    cursor = cnx.cursor()
-
-    def count() -> int:
-        cursor.execute("SHOW GLOBAL STATUS LIKE 'Com_admin_commands'")
-        return int(cursor.fetchone()[1])
-
-    yield count
-    cnx.close()
-
-
-@pytest.fixture
-def one_connection_probe(service_env, monkeypatch):
-    monkeypatch.setenv("DB_POOL_SIZE", "1")
-    app = create_probe_app(AppTestingConfig)
-    yield app.test_client()
-    app.extensions["tdc_db"].close()
-
-
-def test_connection_healthy_moments_ago_is_not_pinged(one_connection_probe, server_pings):
-    assert one_connection_probe.get("/api/v1/_probe/db").status_code == 200
-    before = server_pings()
-    for _ in range(3):
-        assert one_connection_probe.get("/api/v1/_probe/db").status_code == 200
-    assert server_pings() == before
-
-
-def test_connection_idle_past_the_window_is_pinged(one_connection_probe, server_pings, monkeypatch):
-    monkeypatch.setattr(db, "ALIVE_WINDOW_SECONDS", 0)
-    before = server_pings()
-    for _ in range(3):
-        assert one_connection_probe.get("/api/v1/_probe/db").status_code == 200
-    assert server_pings() == before + 3
-
-
-def test_connection_given_back_after_an_error_is_pinged(one_connection_probe, server_pings):
-    assert one_connection_probe.get("/api/v1/_probe/db").status_code == 200
-    before = server_pings()
-    assert one_connection_probe.get("/api/v1/_probe/db-error").status_code == 500
-    assert server_pings() == before  # it was healthy moments before
-    assert one_connection_probe.get("/api/v1/_probe/db").status_code == 200
-    assert server_pings() == before + 1
-
-
-def test_one_request_at_a_time_reuses_one_connection(probe):
-    client = probe.test_client()
-    ids = {client.get("/api/v1/_probe/connection-id").get_json()["data"] for _ in range(5)}
-    assert len(ids) == 1
-
-
 def test_acquire_outside_any_server_reports_unavailable(service_env, monkeypatch):
     monkeypatch.setenv("DB_PORT", "1")  # nothing listens there
     app = create_probe_app(AppTestingConfig)
     with app.app_context(), pytest.raises(DatabaseUnavailable):
         fetch_one("SELECT 1")
+
+
+def test_driver_internals_are_there(app_context):
+    """The private part of mysql-connector that DriverPool relies on, as it relies on it.
+
+    A driver upgrade that renames, drops or changes it fails here.
+    """
+    assert list(inspect.signature(pooling.MySQLConnectionPool._remove_connections).parameters) \
+        == ["self"]
+    pool = DriverPool(pool_name="tdc_internals", pool_size=2,
+                      **connection_settings(current_app.config))
+    pooled = pool.get_connection()
+    server_side = fetch_one("SELECT COUNT(*) AS n FROM information_schema.processlist "
+                            "WHERE user = %s", (current_app.config["DB_USER"],))["n"]
+    pooled.close()
+    assert pool.close_idle() == 2
+    assert pool.close_idle() == 0
+    after = fetch_one("SELECT COUNT(*) AS n FROM information_schema.processlist "
+                      "WHERE user = %s", (current_app.config["DB_USER"],))["n"]
+    assert after == server_side - 2  # both were disconnected on the server too

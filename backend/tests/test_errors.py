@@ -1,21 +1,13 @@
 """Errors always leave as the JSON envelope; production hides internals."""
 
-import logging
 
 import pytest
 
 from app.config import ProductionConfig
-from app.config import TestingConfig as AppTestingConfig
+from tests.logs import captured_logs
 from tests.probe import create_probe_app
 
 STRONG = {"SECRET_KEY": "k" * 40 + "1", "JWT_SECRET_KEY": "j" * 40 + "2"}
-
-
-@pytest.fixture(scope="module")
-def probe(service_env):
-    app = create_probe_app(AppTestingConfig)
-    yield app
-    app.extensions["tdc_db"].close()
 
 
 @pytest.fixture
@@ -81,29 +73,15 @@ def test_valid_json_write_reaches_the_view(probe):
     assert response.get_json() == {"success": True, "data": {"name": "Noah's Ark"}}
 
 
-class _Collect(logging.Handler):
-    def __init__(self):
-        super().__init__()
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
-
-
 def test_production_500_is_generic_and_the_traceback_is_logged(production_probe):
-    collector = _Collect()
-    logger = logging.getLogger("tdc.errors")
-    logger.addHandler(collector)
-    try:
+    with captured_logs("tdc.errors") as records:
         response = production_probe.test_client().get(
             "/api/v1/_probe/boom", headers={"X-Request-ID": "trace-me-123"})
-    finally:
-        logger.removeHandler(collector)
     body = assert_envelope(response, 500)
     assert body["error"] == "Internal server error"
     assert "secret internals" not in response.get_data(as_text=True)
     assert response.headers["X-Request-ID"] == "trace-me-123"
-    [record] = collector.records
+    [record] = records
     assert record.exc_info[0] is RuntimeError
     assert record.fields["request_id"] == "trace-me-123"
 

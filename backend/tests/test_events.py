@@ -1,4 +1,4 @@
-"""The public programme: published events, upcoming first, with their venue."""
+"""The public programme: published events, upcoming first, with their location."""
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -8,7 +8,7 @@ import pytest
 from app.models.event import EventInput
 from app.services import events
 from app.utils.validation import validate
-from tests.club import assert_error_envelope, seed_venues, selects_run
+from tests.club import assert_error_envelope, seed_the_locations, selects_run
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -27,14 +27,14 @@ def add_event(app, slug, starts_in_hours, hours=2, location="the-lounge", publis
     with app.app_context():
         event = events.create_event(data, created_by=None)
         if published:
-            event = events.set_published(event, True)
+            event = events.set_published(event["id"], True)
     return event
 
 
 @pytest.fixture
 def programme(app, clean_tables):
-    """Past, running and upcoming events at two venues, and one unpublished draft."""
-    seed_venues(app)
+    """Past, running and upcoming events at two locations, and one unpublished draft."""
+    seed_the_locations(app)
     add_event(app, "last-week", -24 * 7)
     add_event(app, "running-now", -1, hours=3, location="jazz-club")
     add_event(app, "tomorrow", 24)
@@ -55,7 +55,7 @@ def test_lists_published_events_still_to_come_by_start(client, programme):
         "page": 1, "per_page": 20, "total": 4, "pages": 1}
 
 
-def test_event_shape_with_venue_and_utc_times(client, programme):
+def test_event_shape_with_location_and_utc_times(client, programme):
     event = client.get("/api/v1/events/tonight").get_json()["data"]
     assert event["title"] == "Tonight"
     assert event["event_type"] == "concert"
@@ -67,13 +67,13 @@ def test_event_shape_with_venue_and_utc_times(client, programme):
 
 
 def test_time_zone_offsets_are_stored_as_utc(app, client, clean_tables):
-    seed_venues(app)
+    seed_the_locations(app)
     data = validate(EventInput, {
         "slug": "lisbon-night", "title": "Lisbon night", "event_type": "concert",
         "location": "arquipelago", "starts_at": "2099-06-01T22:30:00+02:00",
         "ends_at": "2099-06-02T01:00:00.999+02:00"})
     with app.app_context():
-        events.set_published(events.create_event(data, created_by=None), True)
+        events.set_published(events.create_event(data, created_by=None)["id"], True)
     event = client.get("/api/v1/events/lisbon-night").get_json()["data"]
     assert event["starts_at"] == "2099-06-01T20:30:00Z"
     assert event["ends_at"] == "2099-06-01T23:00:00Z"
@@ -89,11 +89,11 @@ def test_unknown_event_is_404(client, programme, slug):
     assert_error_envelope(client.get(f"/api/v1/events/{slug}"), 404)
 
 
-def test_filter_by_venue(client, programme):
+def test_filter_by_location(client, programme):
     assert slugs(client.get("/api/v1/events?location=jazz-club")) == ["running-now", "next-week"]
 
 
-def test_an_unknown_venue_filters_everything_out(client, programme):
+def test_an_unknown_location_filters_everything_out(client, programme):
     response = client.get("/api/v1/events?location=atlantis")
     assert slugs(response) == []
     assert response.get_json()["meta"]["pagination"]["total"] == 0

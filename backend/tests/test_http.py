@@ -100,3 +100,44 @@ def test_each_request_logs_one_json_line(client):
     assert entry["status"] == 200
     assert entry["request_id"] == "log-me-1"
     assert entry["duration_ms"] >= 0
+
+
+NGINX_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "thedreamerscave.club",
+                 "X-Forwarded-For": "203.0.113.9"}
+
+
+@pytest.mark.parametrize("peer", ["127.0.0.1", ""])
+def test_urls_follow_only_the_headers_nginx_sets(probe, peer):
+    # nginx overwrites For, Proto and Host, but passes a client's Port and Prefix through.
+    forged = {**NGINX_HEADERS, "X-Forwarded-Port": "8443", "X-Forwarded-Prefix": "/evil"}
+    response = probe.test_client().get("/api/v1/_probe/urls", headers=forged,
+                                       environ_base={"REMOTE_ADDR": peer})
+    assert response.get_json()["data"] == {
+        "host": "thedreamerscave.club",
+        "root": "https://thedreamerscave.club/",
+        "liveness": "https://thedreamerscave.club/api/v1/health",
+    }
+
+
+@pytest.mark.parametrize("origin", [None, ALLOWED, "https://evil.example"],
+                         ids=["no origin", "listed origin", "unlisted origin"])
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("get", "/api/v1/health", 200),
+    ("get", "/api/v1/locations", 200),
+    ("get", "/api/v1/locations/no-such-location", 404),
+    ("get", "/api/v1/no/such/route", 404),
+    ("post", "/api/v1/auth/login", 400),
+    ("options", "/api/v1/events", 200),
+])
+def test_every_api_answer_varies_on_origin(client, method, path, status, origin):
+    # nginx's microcache keys on the URL only: an answer cached for one Origin (or none)
+    # must tell every cache that another Origin may get other headers.
+    headers = {"Origin": origin} if origin else {}
+    if method == "options":
+        headers.update(PREFLIGHT)
+    body = "{" if method == "post" else None  # not JSON: a 400
+    response = client.open(path, method=method.upper(), headers=headers, data=body,
+                           content_type="application/json")
+    assert response.status_code == status
+    varies = [v.strip() for value in response.headers.getlist("Vary") for v in value.split(",")]
+    assert varies.count("Origin") == 1, response.headers

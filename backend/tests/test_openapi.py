@@ -1,5 +1,6 @@
 """GET /api/v1/openapi.json: valid OpenAPI 3.1, describing exactly the routes there are."""
 
+import json
 import re
 from urllib.parse import urlencode
 
@@ -11,7 +12,7 @@ from app.models.event import EventInput
 from app.models.location import LocationInput
 from app.models.user import RegisterInput
 from app.utils.validation import ValidationFailed, validate
-from tests.club import seed_venues
+from tests.club import seed_the_locations
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
@@ -97,7 +98,7 @@ def test_request_bodies_are_the_validation_models(document, path, method, model,
 
 
 def test_real_answers_match_their_description(client, app, document, auth_headers):
-    seed_venues(app)
+    seed_the_locations(app)
     staff = auth_headers("staff")
     event = {"slug": "jam", "title": "Jam", "event_type": "jam-session", "location": "jazz-club",
              "starts_at": "2099-01-01T20:00:00Z", "ends_at": "2099-01-01T23:00:00Z"}
@@ -180,3 +181,15 @@ def test_register_emails_are_taken_as_described(document, email, valid):
         assert set(exc.errors) == {"email"}
         accepted = False
     assert accepted is valid, "the API"
+
+
+def test_locations_go_by_one_word(document):
+    """The URLs say "locations": so do the tags, summaries and descriptions."""
+    assert "venue" not in json.dumps(document).lower()
+
+
+def test_the_document_is_assembled_from_the_blueprints(app):
+    from app.routes.api.openapi import _described_modules
+
+    names = {module.__name__ for module in _described_modules(app)}
+    assert {"app.routes.api.auth", "app.routes.admin.users", "app.routes.api.openapi"} <= names

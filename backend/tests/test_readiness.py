@@ -1,6 +1,11 @@
 """Liveness and readiness against the real MariaDB, Redis and a Celery worker."""
 
+import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
+
+from app.services import readiness
+from tests.logs import captured_logs
 
 
 def wait_until_ready(client, seconds=30.0):
@@ -65,3 +70,63 @@ def test_missing_worker_is_named(client):
     body = response.get_json()
     assert set(body["errors"]) == {"celery"}
     assert "no worker answered" in body["errors"]["celery"][0]
+
+
+def test_down_dependency_is_named_but_not_its_driver_message(client, celery_worker, mariadb):
+    mariadb.stop()
+    try:
+        with captured_logs("tdc.health", level=logging.WARNING) as records:
+            response = client.get("/api/v1/health/ready", headers={"X-Request-ID": "ready-1"})
+    finally:
+        mariadb.start()
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["error"] == "Not ready: database down"
+    assert body["errors"] == {"database": ["unavailable"]}
+    assert body["data"]["checks"]["database"]["error"] == "unavailable"
+    # The driver's message (host, port, user) is in the log line, with the request id.
+    [record] = records
+    assert record.fields["request_id"] == "ready-1"
+    detail = record.fields["details"]["database"]
+    assert str(mariadb.port) in detail or "MySQL" in detail, detail
+    assert detail not in response.get_data(as_text=True)
+    assert wait_until_ready(client).status_code == 200
+
+
+def test_one_result_serves_requests_for_the_cache_seconds(app, client, celery_worker,
+                                                          redis_proc, monkeypatch):
+    assert wait_until_ready(client).status_code == 200
+    monkeypatch.setitem(app.config, "READINESS_CACHE_SECONDS", 1)
+    monkeypatch.delitem(app.extensions, "tdc_readiness", raising=False)
+    assert client.get("/api/v1/health/ready").status_code == 200
+    redis_proc.stop()
+    try:
+        # Within the second the last result answers; after it, a fresh check does.
+        cached = client.get("/api/v1/health/ready")
+        time.sleep(1.1)
+        fresh = client.get("/api/v1/health/ready")
+    finally:
+        redis_proc.start()
+    assert cached.status_code == 200
+    assert fresh.status_code == 503
+    monkeypatch.setitem(app.config, "READINESS_CACHE_SECONDS", 0)
+    assert wait_until_ready(client).status_code == 200
+
+
+def test_concurrent_requests_share_one_run(app, celery_worker, monkeypatch):
+    queries = []
+    check_database = readiness._check_database
+
+    def slow_check_database():
+        queries.append(1)
+        time.sleep(0.3)
+        check_database()
+
+    monkeypatch.setattr(readiness, "_check_database", slow_check_database)
+    monkeypatch.setitem(app.config, "READINESS_CACHE_SECONDS", 2)
+    monkeypatch.delitem(app.extensions, "tdc_readiness", raising=False)
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: app.test_client().get("/api/v1/health/ready")
+                                 .status_code, range(4)))
+    assert statuses == [200] * 4
+    assert len(queries) == 1

@@ -1,4 +1,4 @@
-"""`flask --app wsgi db seed`: the eight venues, idempotent, never overwriting an admin."""
+"""`flask --app wsgi db seed`: the eight locations, idempotent, never overwriting an admin."""
 
 import pytest
 
@@ -16,16 +16,16 @@ def seed(app):
     return result.output
 
 
-def venues(app):
+def locations(app):
     with app.app_context():
         return fetch_all("SELECT slug, name, sort_order, capacity, mood_category, "
                          "theme_primary, theme_secondary, theme_accent, is_active "
                          "FROM locations ORDER BY sort_order")
 
 
-def test_seed_loads_the_eight_venues(app):
-    assert seed(app).strip() == "venues: 8 added, 0 already present"
-    rows = venues(app)
+def test_seed_loads_the_eight_locations(app):
+    assert seed(app).strip() == "locations: 8 added, 0 already present"
+    rows = locations(app)
     assert [row["name"] for row in rows] == NAMES
     assert len({row["slug"] for row in rows}) == 8
     for row in rows:
@@ -36,9 +36,9 @@ def test_seed_loads_the_eight_venues(app):
 
 def test_seeding_again_changes_nothing(app):
     seed(app)
-    first = venues(app)
-    assert seed(app).strip() == "venues: 0 added, 8 already present"
-    assert venues(app) == first
+    first = locations(app)
+    assert seed(app).strip() == "locations: 0 added, 8 already present"
+    assert locations(app) == first
 
 
 def test_an_admins_edits_survive_a_reseed(app):
@@ -47,8 +47,8 @@ def test_an_admins_edits_survive_a_reseed(app):
         execute("UPDATE locations SET name = 'The Big Lounge', is_active = FALSE "
                 "WHERE slug = 'the-lounge'")
         execute("DELETE FROM locations WHERE slug = 'jazz-club'")
-    assert seed(app).strip() == "venues: 1 added, 7 already present"
-    by_slug = {row["slug"]: row for row in venues(app)}
+    assert seed(app).strip() == "locations: 1 added, 7 already present"
+    by_slug = {row["slug"]: row for row in locations(app)}
     assert by_slug["the-lounge"]["name"] == "The Big Lounge"
     assert not by_slug["the-lounge"]["is_active"]
     assert by_slug["jazz-club"]["name"] == "Jazz Club"

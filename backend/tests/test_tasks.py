@@ -1,5 +1,10 @@
 """Celery on a real worker: tasks run, in the Flask app context, with the settings asked."""
 
+import os
+import subprocess
+import sys
+
+from app.config import BACKEND_DIR
 from app.tasks import celery
 from app.tasks.health import ping
 
@@ -25,3 +30,18 @@ def test_tasks_run_inside_the_app_context(app):
 
     # Run the task body as the worker would (through the task class's __call__).
     assert app_name() == app.name
+
+
+def test_a_celery_process_gets_its_settings_from_the_factory(service_env, tmp_path):
+    """`celery -A app.tasks`: importing configures nothing; the first read of the settings
+    makes the Flask app with the factory, whose settings Celery then has."""
+    script = (
+        "import app.tasks as tasks\n"
+        "assert not tasks.celery.configured and 'app' not in tasks._bound\n"
+        "print(tasks.celery.conf.broker_url)\n"
+        "assert tasks.flask_app().extensions['celery'] is tasks.celery\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=BACKEND_DIR, env=os.environ,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == service_env["REDIS_URL"]

@@ -41,7 +41,8 @@ from ops import (
 
 OPS = Path(sys.executable).parent
 SECRET_VARS = ("app_secret_key", "app_jwt_secret_key", "app_admin_password",
-               "mysql_app_password", "redis_password", "app_db_password", "app_redis_url")
+               "mysql_app_password", "mysql_migrate_password", "redis_password",
+               "app_db_password", "app_db_migrate_password", "app_redis_url")
 # A check's verdict: True (pass), False (fail), or NOT_APPLICABLE where this host cannot
 # show it (reported as such, neither a pass nor a failure).
 NOT_APPLICABLE = None
@@ -289,6 +290,7 @@ def check_updates_and_time(vps: Vps) -> Result:
 
 MYSQL = role_defaults("mysql")
 APP_USER, APP_DATABASE = MYSQL["mysql_app_user"], MYSQL["mysql_app_database"]
+APP_PRIVILEGES = MYSQL["mysql_app_privileges"].replace(",", ", ")
 
 
 def check_mysql(vps: Vps) -> Result:
@@ -306,10 +308,11 @@ def check_mysql(vps: Vps) -> Result:
     hosts = query(f"SELECT host FROM mysql.user WHERE user = '{APP_USER}'").split()
     for host in hosts:
         grants = query(f"SHOW GRANTS FOR '{APP_USER}'@'{host}'")
+        # Rows of its own database only: no schema change, nothing elsewhere.
+        allowed = ("GRANT USAGE ON *.*", f"GRANT {APP_PRIVILEGES} ON `{APP_DATABASE}`.* TO ")
         for grant in grants.splitlines():
-            if not (grant.startswith("GRANT USAGE ON *.*")
-                    or f" ON `{APP_DATABASE}`.* TO " in grant):
-                problems.append(f"{APP_USER}@{host}: {grant[:40]}")
+            if not grant.startswith(allowed):
+                problems.append(f"{APP_USER}@{host}: {grant[:60]}")
     if query("SELECT @@local_infile") != "0":
         problems.append("local_infile on")
     if query("SELECT @@bind_address") not in {"127.0.0.1", "localhost"}:
@@ -318,7 +321,8 @@ def check_mysql(vps: Vps) -> Result:
     for line in vps.run("ss -Hltn sport = :3306").splitlines():
         if line.split()[3].rsplit(":", 1)[0] not in {"127.0.0.1", "[::1]"}:
             problems.append("listens on " + line.split()[3])
-    figure = (f"no anon/test/remote root, app on {APP_DATABASE}.* only, local_infile 0, 127.0.0.1"
+    figure = (f"no anon/test/remote root, app rows of {APP_DATABASE}.* only, local_infile 0, "
+              "127.0.0.1"
               if not problems else "; ".join(problems))
     return "mariadb", figure, "dev-sec mysql baseline", not problems
 

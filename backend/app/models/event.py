@@ -13,7 +13,7 @@ from pydantic import (
     field_validator,
 )
 
-from app.models.fields import Slug, Text, UtcBound, UtcDatetime, single_line
+from app.models.fields import SLUG_MAX, SLUG_PATTERN, Slug, Text, UtcBound, UtcDatetime, single_line
 from app.utils.validation import Input, ValidationFailed, field_errors
 
 EVENT_TYPES = ("concert", "dj-set", "live-session", "jam-session", "listening-party", "talk",
@@ -29,7 +29,7 @@ class EventInput(Input):
     title: Title
     description: Text | None = None
     event_type: EventType
-    location: Slug  # the venue's slug
+    location: Slug  # the location's slug
     starts_at: UtcDatetime
     ends_at: UtcDatetime
 
@@ -63,3 +63,23 @@ class EventFilters(BaseModel):
         except ValidationError as exc:
             raise ValidationFailed(field_errors(exc), status=400,
                                    message="Invalid query parameters") from None
+
+
+# The OpenAPI parameters of what EventFilters takes: a slug (anything else is a 400), and
+# two independent date-time bounds (any year; one before 1970 or after 9998 matches as that
+# end of the range would).
+FILTER_PARAMETERS = [
+    {"name": "location", "in": "query", "required": False,
+     "description": "A location's slug. An unknown location matches no event: the list is "
+                    "empty.",
+     "schema": {"type": "string", "minLength": 1, "maxLength": SLUG_MAX,
+                "pattern": SLUG_PATTERN}},
+    {"name": "from", "in": "query", "required": False,
+     "description": "ISO 8601 with a time zone (`Z` or an offset, `+` sent as `%2B`): "
+                    "events ending at or after it.",
+     "schema": {"type": "string", "format": "date-time"}},
+    {"name": "to", "in": "query", "required": False,
+     "description": "ISO 8601 with a time zone: events starting before it. At or before "
+                    "`from`, the events running throughout that span.",
+     "schema": {"type": "string", "format": "date-time"}},
+]

@@ -1,4 +1,4 @@
-"""Field types shared by the request models of venues and events."""
+"""Field types shared by the request models of locations and events."""
 
 import re
 from datetime import UTC, datetime

@@ -1,4 +1,4 @@
-"""Venues: the input model of the admin's writes."""
+"""Locations: the input model of the admin's writes."""
 
 from pydantic import Field
 
@@ -13,7 +13,7 @@ MoodCategory = single_line(40)
 
 
 class LocationInput(Input):
-    """A venue as an admin creates it (POST) or replaces it (PUT)."""
+    """A location as an admin creates it (POST) or replaces it (PUT)."""
 
     slug: Slug
     name: Name

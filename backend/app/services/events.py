@@ -1,4 +1,8 @@
-"""Events: the public programme and the staff's writes, each event with its venue."""
+"""Events: the public programme and the staff's writes, each event with its location.
+
+Like every service, it finds an event by the key in the URL (its slug), changes it by id,
+and returns the API's form of an event, a plain dict.
+"""
 
 from datetime import datetime
 from typing import Any
@@ -9,6 +13,18 @@ from app.services.queries import fetch_page, slug_clash_is_conflict
 from app.utils.db import execute, fetch_one, get_cursor
 from app.utils.validation import ValidationFailed
 
+# The location's columns an event carries, read as `location_<column>` in the join.
+LOCATION_FIELDS = ("id", "slug", "name", "capacity", "mood_category", "theme_primary",
+                   "theme_secondary", "theme_accent", "is_active")
+
+# An event with its location: the select list and join every event query starts from.
+SELECT_EVENTS = """
+SELECT e.id, e.slug, e.title, e.description, e.event_type, e.starts_at, e.ends_at,
+       e.is_published, e.created_by, e.created_at, e.updated_at,
+       """ + ",\n       ".join(f"l.{name} AS location_{name}" for name in LOCATION_FIELDS) + """
+FROM events e
+JOIN locations l ON l.id = e.location_id"""
+
 # Every filter is a parameter that is NULL when unused, so each query is one fixed text.
 FILTERS = """
 WHERE (e.is_published OR NOT %(published_only)s)
@@ -16,16 +32,7 @@ WHERE (e.is_published OR NOT %(published_only)s)
   AND (%(ends_from)s IS NULL OR e.ends_at >= %(ends_from)s)
   AND (%(starts_before)s IS NULL OR e.starts_at < %(starts_before)s)"""
 
-LIST_EVENTS = """
-SELECT e.id, e.slug, e.title, e.description, e.event_type, e.starts_at, e.ends_at,
-       e.is_published, e.created_by, e.created_at, e.updated_at,
-       l.id AS location_id, l.slug AS location_slug, l.name AS location_name,
-       l.capacity AS location_capacity, l.mood_category AS location_mood_category,
-       l.theme_primary AS location_theme_primary,
-       l.theme_secondary AS location_theme_secondary,
-       l.theme_accent AS location_theme_accent, l.is_active AS location_is_active
-FROM events e
-JOIN locations l ON l.id = e.location_id""" + FILTERS + """
+LIST_EVENTS = SELECT_EVENTS + FILTERS + """
 ORDER BY e.starts_at, e.id
 LIMIT %(limit)s OFFSET %(offset)s"""
 
@@ -34,19 +41,17 @@ SELECT COUNT(*) AS total
 FROM events e
 JOIN locations l ON l.id = e.location_id""" + FILTERS
 
-EVENT_BY_SLUG = """
-SELECT e.id, e.slug, e.title, e.description, e.event_type, e.starts_at, e.ends_at,
-       e.is_published, e.created_by, e.created_at, e.updated_at,
-       l.id AS location_id, l.slug AS location_slug, l.name AS location_name,
-       l.capacity AS location_capacity, l.mood_category AS location_mood_category,
-       l.theme_primary AS location_theme_primary,
-       l.theme_secondary AS location_theme_secondary,
-       l.theme_accent AS location_theme_accent, l.is_active AS location_is_active
-FROM events e
-JOIN locations l ON l.id = e.location_id
+EVENT_BY_SLUG = SELECT_EVENTS + """
 WHERE e.slug = %(slug)s"""
 
-LOCATION_FOR_EVENT = "SELECT id, is_active FROM locations WHERE slug = %(slug)s"
+EVENT_BY_ID = SELECT_EVENTS + """
+WHERE e.id = %(id)s"""
+
+# The location an event may be placed at: an active one, or the one it is at already.
+LOCATION_FOR_EVENT = """
+SELECT id, is_active OR id = (SELECT location_id FROM events WHERE id = %(event_id)s) AS usable
+FROM locations
+WHERE slug = %(slug)s"""
 
 INSERT_EVENT = """
 INSERT INTO events (slug, title, description, event_type, location_id, starts_at, ends_at,
@@ -64,12 +69,9 @@ WHERE id = %(id)s"""
 SET_PUBLISHED = "UPDATE events SET is_published = %(published)s WHERE id = %(id)s"
 DELETE_EVENT = "DELETE FROM events WHERE id = %(id)s"
 
-LOCATION_FIELDS = ("id", "slug", "name", "capacity", "mood_category", "theme_primary",
-                   "theme_secondary", "theme_accent", "is_active")
-
 
 def to_api(row: dict[str, Any]) -> dict[str, Any]:
-    """The API's form of an events row joined with its venue's columns."""
+    """The API's form of an events row joined with its location's columns."""
     location = {name: row[f"location_{name}"] for name in LOCATION_FIELDS}
     location["is_active"] = bool(location["is_active"])
     return {
@@ -104,7 +106,7 @@ def list_events(page: int, per_page: int, *, published_only: bool, location: str
     return [to_api(row) for row in rows], total
 
 
-def get_event(slug: str, published_only: bool = True) -> dict[str, Any] | None:
+def get_event(slug: str, *, published_only: bool = True) -> dict[str, Any] | None:
     if not is_slug(slug):
         return None
     row = fetch_one(EVENT_BY_SLUG, {"slug": slug})
@@ -114,45 +116,44 @@ def get_event(slug: str, published_only: bool = True) -> dict[str, Any] | None:
 
 
 def create_event(data: EventInput, created_by: int) -> dict[str, Any]:
-    """Insert an unpublished event and return it; 422 for an unknown venue, 409 on a clash."""
+    """Insert an unpublished event and return it; 422 for an unknown location, 409 on a clash."""
     with get_cursor() as cursor, slug_clash_is_conflict():
         location_id = _location_id(cursor, data.location)
         cursor.execute(INSERT_EVENT, {**data.model_dump(), "location_id": location_id,
                                       "created_by": created_by})
-        cursor.execute(EVENT_BY_SLUG, {"slug": data.slug})
-        return to_api(cursor.fetchall()[0])
+        return _read(cursor, cursor.lastrowid)
 
 
-def update_event(event: dict[str, Any], data: EventInput) -> dict[str, Any]:
-    """Overwrite `event`'s writable fields with `data` and return it."""
+def update_event(event_id: int, data: EventInput) -> dict[str, Any]:
+    """Overwrite the event's writable fields with `data` and return it."""
     with get_cursor() as cursor, slug_clash_is_conflict():
-        if data.location == event["location"]["slug"]:
-            # An event may stay at a venue that has closed since; it may not move to one.
-            location_id = event["location"]["id"]
-        else:
-            location_id = _location_id(cursor, data.location)
+        # An event may stay at a location that has closed since; it may not move to one.
+        location_id = _location_id(cursor, data.location, event_id)
         cursor.execute(UPDATE_EVENT, {**data.model_dump(), "location_id": location_id,
-                                      "id": event["id"]})
-        cursor.execute(EVENT_BY_SLUG, {"slug": data.slug})
-        return to_api(cursor.fetchall()[0])
+                                      "id": event_id})
+        return _read(cursor, event_id)
 
 
-def set_published(event: dict[str, Any], published: bool) -> dict[str, Any]:
-    """Publish or unpublish `event` (repeating either is harmless) and return it."""
+def set_published(event_id: int, published: bool) -> dict[str, Any]:
+    """Publish or unpublish the event (repeating either is harmless) and return it."""
     with get_cursor() as cursor:
-        cursor.execute(SET_PUBLISHED, {"published": published, "id": event["id"]})
-        cursor.execute(EVENT_BY_SLUG, {"slug": event["slug"]})
-        return to_api(cursor.fetchall()[0])
+        cursor.execute(SET_PUBLISHED, {"published": published, "id": event_id})
+        return _read(cursor, event_id)
 
 
-def delete_event(event: dict[str, Any]) -> None:
-    execute(DELETE_EVENT, {"id": event["id"]})
+def delete_event(event_id: int) -> None:
+    execute(DELETE_EVENT, {"id": event_id})
 
 
-def _location_id(cursor: Any, slug: str) -> int:
-    """The id of the active venue `slug`; 422 naming the field otherwise."""
-    cursor.execute(LOCATION_FOR_EVENT, {"slug": slug})
+def _read(cursor: Any, event_id: int) -> dict[str, Any]:
+    cursor.execute(EVENT_BY_ID, {"id": event_id})
+    return to_api(cursor.fetchall()[0])
+
+
+def _location_id(cursor: Any, slug: str, event_id: int | None = None) -> int:
+    """The id of the location `slug`, active or event `event_id`'s own; 422 otherwise."""
+    cursor.execute(LOCATION_FOR_EVENT, {"slug": slug, "event_id": event_id})
     rows = cursor.fetchall()
-    if not rows or not rows[0]["is_active"]:
+    if not rows or not rows[0]["usable"]:
         raise ValidationFailed({"location": ["Unknown or inactive location"]})
     return rows[0]["id"]

@@ -1,4 +1,4 @@
-"""SQL plumbing shared by the venue and event services."""
+"""SQL plumbing shared by the services."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -8,7 +8,7 @@ from mysql.connector import errorcode
 from mysql.connector.errors import IntegrityError
 
 from app.utils.db import fetch_all, fetch_one
-from app.utils.validation import ValidationFailed
+from app.utils.validation import ConflictError
 
 
 def fetch_page(query: str, count_query: str, params: dict[str, Any], page: int,
@@ -35,5 +35,4 @@ def slug_clash_is_conflict() -> Iterator[None]:
     except IntegrityError as exc:
         if exc.errno != errorcode.ER_DUP_ENTRY:
             raise
-        raise ValidationFailed({"slug": ["is already taken"]}, status=409,
-                               message="Conflict") from None
+        raise ConflictError(errors={"slug": ["is already taken"]}) from None

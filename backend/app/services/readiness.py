@@ -1,27 +1,58 @@
-"""Readiness checks of the API's dependencies, each timed."""
+"""Readiness checks of the API's dependencies, each timed, at most one run per few seconds.
 
+What the checks report publicly names the dependency and never its driver's message
+(socket paths, user names); the driver's message is kept in `details` for the log.
+"""
+
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from celery.exceptions import TimeoutError as ResultTimeout
+from flask import Flask, current_app
 
 from app.utils.db import fetch_one
 from app.utils.redis_client import get_redis
 
 CELERY_PING_TIMEOUT = 3.0
+PING_TASK = "tdc.ping"  # app.tasks.health.ping
+UNAVAILABLE = "unavailable"
 
 
-def _timed(check: Callable[[], None]) -> dict[str, Any]:
+class NotReady(Exception):
+    """A failure whose message is ours and safe to show (no driver text in it)."""
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The checks as the API shows them, and the driver's message of each failing one."""
+
+    checks: dict[str, dict[str, Any]]
+    details: dict[str, str] = field(default_factory=dict)
+    checked_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def failing(self) -> dict[str, str]:
+        return {name: check["error"] for name, check in self.checks.items() if not check["ok"]}
+
+
+def _timed(check: Callable[[], None]) -> tuple[dict[str, Any], str | None]:
+    """Run `check`: its public result, and the driver's message when it failed."""
     started = time.perf_counter()
+    detail = None
     try:
         check()
-    except Exception as exc:  # any failure of a dependency means "not ready", reported
-        result: dict[str, Any] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    except NotReady as exc:
+        result: dict[str, Any] = {"ok": False, "error": str(exc)}
+    except Exception as exc:  # any failure of a dependency means "not ready"
+        result = {"ok": False, "error": UNAVAILABLE}
+        detail = f"{type(exc).__name__}: {exc}"
     else:
         result = {"ok": True}
     result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    return result
+    return result, detail
 
 
 def _check_database() -> None:
@@ -33,23 +64,56 @@ def _check_redis() -> None:
 
 
 def _check_celery() -> None:
-    from app.tasks.health import ping
-
-    result = ping.apply_async(expires=CELERY_PING_TIMEOUT, retry=False)
+    # Sent by name through the app's Celery: a service imports no task module.
+    celery = current_app.extensions["celery"]
+    result = celery.send_task(PING_TASK, expires=CELERY_PING_TIMEOUT, retry=False)
     try:
         if result.get(timeout=CELERY_PING_TIMEOUT) != "pong":
-            raise RuntimeError("unexpected answer from the ping task")
+            raise NotReady("unexpected answer from the ping task")
     except ResultTimeout:
-        raise TimeoutError(f"no worker answered within {CELERY_PING_TIMEOUT:g} s") from None
+        raise NotReady(f"no worker answered within {CELERY_PING_TIMEOUT:g} s") from None
     finally:
         result.forget()
 
 
-def check_readiness() -> dict[str, dict[str, Any]]:
-    checks = {"database": _timed(_check_database), "redis": _timed(_check_redis)}
+def _run_checks() -> Readiness:
+    checks, details = {}, {}
+    for name, check in (("database", _check_database), ("redis", _check_redis)):
+        checks[name], details[name] = _timed(check)
     if checks["redis"]["ok"]:
-        checks["celery"] = _timed(_check_celery)
+        checks["celery"], details["celery"] = _timed(_check_celery)
     else:
         # The worker is reached through Redis: with Redis down it cannot answer.
         checks["celery"] = {"ok": False, "error": "broker (redis) unavailable", "latency_ms": 0.0}
-    return checks
+    return Readiness(checks, {name: text for name, text in details.items() if text})
+
+
+class _ReadinessCache:
+    """The last result of one app in this process; the lock lets one request run the
+    checks while concurrent ones wait for its result instead of repeating them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last: Readiness | None = None
+
+
+def _cache(app: Flask) -> _ReadinessCache:
+    return app.extensions.setdefault("tdc_readiness", _ReadinessCache())
+
+
+def check_readiness() -> Readiness:
+    """The dependencies' state, reused for READINESS_CACHE_SECONDS (0: checked every time).
+
+    The checks cost a query, a ping and a Celery round trip of up to 3 s, so a public
+    endpoint must not run them per request. Safe for the deploy's check after a release:
+    the new release's workers are new processes with an empty cache, and the deploy polls
+    (2 s apart) until it gets 200, so a stale answer costs it at most one more try.
+    """
+    max_age = current_app.config["READINESS_CACHE_SECONDS"]
+    if max_age <= 0:
+        return _run_checks()
+    cache = _cache(current_app)
+    with cache.lock:
+        if cache.last is None or time.monotonic() - cache.last.checked_at >= max_age:
+            cache.last = _run_checks()
+        return cache.last

@@ -1,9 +1,9 @@
-"""The club's eight venues, loaded into a fresh site by `flask --app wsgi db seed`."""
+"""The club's eight locations, loaded into a fresh site by `flask --app wsgi db seed`."""
 
 from app.utils.db import execute_many
 
 # (slug, name, capacity, mood_category, primary, secondary, accent, description)
-VENUES = [
+LOCATIONS = [
     ("the-dreamers-cave", "The Dreamer's Cave", 500, "dreamy", "#2B1B4A", "#6B3FA0", "#F2C14E",
      "The main hall under the rock: the club's home stage."),
     ("dreamvision", "DreamVision", 300, "visionary", "#0B2545", "#13315C", "#00E5FF",
@@ -22,9 +22,9 @@ VENUES = [
      "Island rhythms and Lusophone music from across the sea."),
 ]
 
-# Insert-if-missing: a venue already there (matched by slug) is left exactly as it is, so
+# Insert-if-missing: a location already there (matched by slug) is left exactly as it is, so
 # an admin's later edits survive every re-run.
-INSERT_VENUE = """
+INSERT_LOCATION = """
 INSERT INTO locations (slug, name, capacity, mood_category, theme_primary, theme_secondary,
                        theme_accent, description, sort_order)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
@@ -32,6 +32,7 @@ ON DUPLICATE KEY UPDATE id = id"""
 
 
 def seed_locations() -> int:
-    """Add the venues that are missing; return how many were added."""
-    rows = [(*venue, position * 10) for position, venue in enumerate(VENUES, start=1)]
-    return execute_many(INSERT_VENUE, rows)
+    """Add the locations that are missing; return how many were added."""
+    rows = [(*location, position * 10)
+            for position, location in enumerate(LOCATIONS, start=1)]
+    return execute_many(INSERT_LOCATION, rows)

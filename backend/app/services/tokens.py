@@ -8,6 +8,9 @@ from typing import Any
 import jwt
 from flask import current_app
 
+from app.models.user import User
+from app.services.users import load_user
+from app.utils.auth import AuthenticationFailed
 from app.utils.db import execute, fetch_all
 from app.utils.redis_client import get_redis
 
@@ -43,6 +46,18 @@ def decode_token(token: str) -> dict[str, Any]:
     if is_revoked(claims["jti"]):
         raise InvalidToken("token has been revoked")
     return claims
+
+
+def authenticate(token: str) -> tuple[User, dict[str, Any]]:
+    """The active member `token` stands for, and its claims; AuthenticationFailed otherwise."""
+    try:
+        claims = decode_token(token)
+    except InvalidToken:
+        raise AuthenticationFailed("Invalid or expired token") from None
+    user = load_user(int(claims["sub"]))
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("Account is not active")
+    return user, claims
 
 
 def is_revoked(jti: str) -> bool:

@@ -1,9 +1,12 @@
 """The Celery app: `celery -A app.tasks worker` (and `beat`) from backend/.
 
 Redis is broker and result store. Every task runs inside a Flask app context, so tasks
-use the same db helpers and config as the API. The web process binds its own Flask app
-(create_app calls init_celery); a worker creates one on its first task, after the fork,
-so no database connection is shared between processes.
+use the same db helpers and config as the API. Importing this module configures nothing:
+the factory calls init_celery, which binds its Flask app and hands Celery its settings.
+A worker, beat or `celery call` has no Flask app yet when Celery first reads its settings
+(Celery's `on_configure`): then, and only then, it makes one with the factory, as wsgi.py
+does for gunicorn. Every client in it connects lazily, so a prefork worker's children
+share no database or Redis connection.
 """
 
 from typing import Any
@@ -68,21 +71,15 @@ def init_celery(app: Flask) -> Celery:
 
 
 def flask_app() -> Flask:
-    """The Flask app tasks run in; a worker process creates it on first use."""
-    if "app" not in _bound:
-        from app import create_app
-
-        create_app()  # calls init_celery, which binds it
+    """The Flask app tasks run in (bound by init_celery)."""
     return _bound["app"]
 
 
-def _configure_worker_from_environment() -> None:
-    # The worker imports this module before any Flask app exists: it needs the broker
-    # settings now, from the same configuration the app reads.
-    from app.config import get_config
-
+@celery.on_configure.connect
+def _make_flask_app(sender: Celery, **_kwargs: Any) -> None:
+    # A process started by the celery command: its Flask app is made the way gunicorn's
+    # is. create_app calls init_celery, whose settings Celery applies once this returns.
     if "app" not in _bound:
-        celery.conf.update(celery_settings(get_config()()))
+        from app import create_app
 
-
-_configure_worker_from_environment()
+        create_app()

@@ -10,8 +10,8 @@ from app.tasks import celery
 
 WELCOME_TEXT = """Hello {username},
 
-welcome to The Dreamer's Cave! Your account is ready: browse the venues and the
-events at https://thedreamerscave.club and come dream with us.
+welcome to The Dreamer's Cave! Your account is ready: browse the locations and
+the events at https://thedreamerscave.club and come dream with us.
 
 The Dreamer's Cave
 """
@@ -27,9 +27,9 @@ def send_welcome_email(self, user_id: int) -> str:
         return "skipped: no such user"
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
-    message["To"] = user.email
+    message["To"] = user["email"]
     message["Subject"] = "Welcome to The Dreamer's Cave"
-    message.set_content(WELCOME_TEXT.format(username=user.username))
+    message.set_content(WELCOME_TEXT.format(username=user["username"]))
     config = current_app.config
     with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:
         smtp.send_message(message)

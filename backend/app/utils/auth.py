@@ -2,24 +2,29 @@
 
 The API keeps no session: every request carries its token. Decorators guard the routes:
 `login_required` (401 without a valid token), `staff_required` and `admin_required`
-(403 when the role is too low).
+(403 when the role is too low). Which member a token stands for is the services' to say:
+the factory hands `init_auth` the function that tells.
 """
 
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, Request, g
+from flask import Flask, Request, current_app, g
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import LoginManager, current_user
 from flask_login import login_required as _flask_login_required
 from werkzeug.exceptions import Forbidden, Unauthorized
 
-from app.models.user import User
-from app.services.tokens import InvalidToken, decode_token
-from app.services.users import get_user
-
 login_manager = LoginManager()
+EXTENSION_KEY = "tdc_authenticate"
+
+# Takes a bearer token; returns its member (Flask-Login's user) and the token's claims.
+Authenticate = Callable[[str], tuple[Any, dict[str, Any]]]
+
+
+class AuthenticationFailed(Exception):
+    """The token stands for no active member; the message says why, for the client."""
 
 
 class NoCookieSessions(SecureCookieSessionInterface):
@@ -35,7 +40,8 @@ class NoCookieSessions(SecureCookieSessionInterface):
         return self.make_null_session(app)
 
 
-def init_auth(app: Flask) -> None:
+def init_auth(app: Flask, authenticate: Authenticate) -> None:
+    app.extensions[EXTENSION_KEY] = authenticate
     login_manager.init_app(app)
     # No cookie sessions: tokens only, so nothing to protect or remember.
     login_manager.session_protection = None
@@ -52,7 +58,7 @@ def _no_session_users(_user_id: str) -> None:
 
 
 @login_manager.request_loader
-def load_user_from_token(req: Any) -> User | None:
+def load_user_from_token(req: Any) -> Any:
     header = req.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header:
@@ -61,13 +67,9 @@ def load_user_from_token(req: Any) -> User | None:
         g.auth_error = "Authorization header must be 'Bearer <token>'"
         return None
     try:
-        claims = decode_token(token.strip())
-    except InvalidToken:
-        g.auth_error = "Invalid or expired token"
-        return None
-    user = get_user(int(claims["sub"]))
-    if user is None or not user.is_active:
-        g.auth_error = "Account is not active"
+        user, claims = current_app.extensions[EXTENSION_KEY](token.strip())
+    except AuthenticationFailed as exc:
+        g.auth_error = str(exc)
         return None
     g.token_claims = claims
     return user

@@ -9,10 +9,7 @@ that commits when its block succeeds and rolls back when it raises.
 """
 
 import logging
-import math
-import queue
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -21,13 +18,6 @@ import mysql.connector
 from flask import Flask, current_app, g
 from mysql.connector import pooling
 from mysql.connector.errors import Error as MySQLError
-from mysql.connector.errors import InterfaceError, PoolError
-
-try:
-    from mysql.connector.connection_cext import CMySQLConnection
-    from mysql.connector.cursor_cext import CMySQLCursorDict
-except ImportError:  # the C extension is optional; cursors then come from cursor()
-    CMySQLConnection = CMySQLCursorDict = None
 
 log = logging.getLogger(__name__)
 
@@ -41,49 +31,25 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached, or no pooled connection freed up in time."""
 
 
-# A connection given back without error this recently is handed out again without a ping.
-ALIVE_WINDOW_SECONDS = 0.5
-_ALIVE_AT = "tdc_alive_at"  # attribute on the real connection: when it last proved healthy
+class DriverPool(pooling.MySQLConnectionPool):
+    """mysql-connector's pool, plus the one thing it offers only in private: closing it.
 
+    The one place that touches mysql-connector's internals. It relies on one private
+    name, checked by tests/test_db.py::test_driver_internals_are_there so that a driver
+    upgrade that drops or renames it fails the tests rather than production:
 
-class AliveWindowPool(pooling.MySQLConnectionPool):
-    """mysql-connector's pool, minus the ping for a connection that was healthy moments ago.
+    - `MySQLConnectionPool._remove_connections()`: disconnect every idle connection and
+      return how many there were.
 
-    The stock `get_connection` pings every connection it hands out: a round trip per
-    request, as costly under load as the query itself. A connection given back healthy
-    within ALIVE_WINDOW_SECONDS is handed out as it is (HikariCP's alive-bypass window);
-    any other is pinged and, when dead (a database restart), reconnected, as the stock
-    pool does. A restart shorter than the window could cost one request per connection.
-
-    Connections are handed out last in, first out: a worker reuses its most recent one,
-    still alive by the window and hot on the server, rather than cycling through all.
+    Checkouts are the stock ones: each pings its connection and reconnects a dead one
+    (after a database restart). Skipping that ping for a connection healthy moments ago,
+    handing connections out last in, first out, and building the C extension's cursor
+    without its own ping were measured with `make bench-api` and did not pay.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        lifo: queue.LifoQueue = queue.LifoQueue(self._cnx_queue.maxsize)
-        while not self._cnx_queue.empty():
-            lifo.put(self._cnx_queue.get())
-        self._cnx_queue = lifo
-
-    def get_connection(self) -> pooling.PooledMySQLConnection:
-        with pooling.CONNECTION_POOL_LOCK:
-            try:
-                cnx = self._cnx_queue.get(block=False)
-            except queue.Empty as err:
-                raise PoolError("Failed getting connection; pool exhausted") from err
-            recently_alive = (time.monotonic() - getattr(cnx, _ALIVE_AT, -math.inf)
-                              < ALIVE_WINDOW_SECONDS)
-            current = cnx.pool_config_version == self._config_version
-            if not current or not (recently_alive or cnx.is_connected()):
-                cnx.config(**self._cnx_config)
-                try:
-                    cnx.reconnect()
-                except InterfaceError:
-                    self._queue_connection(cnx)  # keep the slot; the next checkout retries
-                    raise
-                cnx.pool_config_version = self._config_version
-            return pooling.PooledMySQLConnection(self, cnx)
+    def close_idle(self) -> int:
+        """Close every idle connection; return how many there were."""
+        return self._remove_connections()
 
 
 class ConnectionPool:
@@ -97,18 +63,21 @@ class ConnectionPool:
         self.settings = settings
         self.size = size
         self.timeout = timeout
-        self._pool: pooling.MySQLConnectionPool | None = None
+        self._pool: DriverPool | None = None
         self._create_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(size)
 
-    def _get_pool(self) -> pooling.MySQLConnectionPool:
+    def _get_pool(self) -> DriverPool:
         # Created on first use so that workers start even while the database is down.
         # No session reset on return: it costs a reset and four SET round trips per
         # request, and the app keeps no session state (release() ends any transaction).
+        # make bench-api: the location list at 0.75 of the health check's rate without
+        # it, 0.52 with it (medians of three alternating runs); MariaDB 0.17 ms of CPU a
+        # request against 0.27.
         if self._pool is None:
             with self._create_lock:
                 if self._pool is None:
-                    self._pool = AliveWindowPool(
+                    self._pool = DriverPool(
                         pool_name=POOL_NAME, pool_size=self.size, pool_reset_session=False,
                         **self.settings)
         return self._pool
@@ -117,8 +86,8 @@ class ConnectionPool:
         if not self._slots.acquire(timeout=self.timeout):
             raise DatabaseUnavailable("all database connections are busy")
         try:
-            # A connection not known to be alive is pinged and reconnected when dead
-            # (after a database restart), so callers do not see a stale connection.
+            # The pool pings the connection and reconnects it when dead (after a
+            # database restart), so callers do not see a stale connection.
             return self._get_pool().get_connection()
         except MySQLError as exc:
             self._slots.release()
@@ -130,15 +99,14 @@ class ConnectionPool:
     def close(self) -> None:
         """Close every idle pooled connection (used when an app is discarded)."""
         if self._pool is not None:
-            self._pool._remove_connections()
+            self._pool.close_idle()
             self._pool = None
 
-    def release(self, cnx: pooling.PooledMySQLConnection, healthy: bool = True) -> None:
-        """Give `cnx` back; `healthy` when none of its statements failed."""
+    def release(self, cnx: pooling.PooledMySQLConnection) -> None:
+        """Give `cnx` back to the pool."""
         try:
             if cnx.in_transaction:  # a transaction cut short (e.g. a worker timeout)
                 cnx.rollback()
-            setattr(cnx._cnx, _ALIVE_AT, time.monotonic() if healthy else -math.inf)
             cnx.close()  # back to the pool
         except MySQLError as exc:
             log.warning("pooled connection returned broken: %s", exc)
@@ -187,30 +155,15 @@ def get_connection() -> pooling.PooledMySQLConnection:
 def _release_connection(_exc: BaseException | None = None) -> None:
     cnx = g.pop("db_connection", None)
     if cnx is not None:
-        _pool().release(cnx, healthy=not g.pop("db_failed", False))
-
-
-def _dict_cursor(cnx: pooling.PooledMySQLConnection) -> Any:
-    """A cursor whose rows are dicts.
-
-    The C extension's `cursor()` pings the server before it builds one; the pool has
-    already vouched for the connection at checkout, so the cursor is built directly.
-    """
-    raw = cnx._cnx  # the pooled connection's real connection
-    if CMySQLCursorDict is not None and isinstance(raw, CMySQLConnection):
-        return CMySQLCursorDict(raw)
-    return cnx.cursor(dictionary=True)
+        _pool().release(cnx)
 
 
 @contextmanager
 def _statement_cursor() -> Iterator[Any]:
     """Yield a dict cursor for statements that each commit on their own (autocommit)."""
-    cursor = _dict_cursor(get_connection())
+    cursor = get_connection().cursor(dictionary=True)
     try:
         yield cursor
-    except MySQLError:
-        g.db_failed = True  # have the connection pinged before its next use
-        raise
     finally:
         cursor.close()
 
@@ -225,13 +178,11 @@ def get_cursor() -> Iterator[Any]:
             yield cursor
         return
     cnx.start_transaction()
-    cursor = _dict_cursor(cnx)
+    cursor = cnx.cursor(dictionary=True)
     try:
         yield cursor
         cnx.commit()
-    except BaseException as exc:
-        if isinstance(exc, MySQLError):
-            g.db_failed = True
+    except BaseException:
         try:
             cnx.rollback()
         except MySQLError:

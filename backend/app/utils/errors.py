@@ -1,12 +1,13 @@
 """Error handlers: every error leaves as the JSON envelope, never an HTML page."""
 
 import logging
+from typing import TypeVar
 
 from flask import Flask, current_app, g
 from mysql.connector.errors import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from app.utils import responses
 from app.utils.db import DatabaseUnavailable
@@ -14,22 +15,14 @@ from app.utils.validation import ValidationFailed
 
 log = logging.getLogger("tdc.errors")
 
-# Messages shown for each status; a view's own description wins outside production.
-GENERIC_MESSAGES = {
-    400: "Bad request",
-    401: "Authentication required",
-    403: "Permission denied",
-    404: "Resource not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Request body too large",
-    415: "Unsupported media type",
-    422: "Validation failed",
-    429: "Too many requests",
-    500: "Internal server error",
-    503: "Service unavailable",
-}
+T = TypeVar("T")
 
+
+def get_or_404(found: T | None, what: str) -> T:
+    """`found` (what a service's lookup returned), or a 404 saying "No such `what`"."""
+    if found is None:
+        raise NotFound(f"No such {what}")
+    return found
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
@@ -45,7 +38,7 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _message(exc: HTTPException) -> str:
-    generic = GENERIC_MESSAGES.get(exc.code or 500, exc.name)
+    generic = responses.MESSAGES.get(exc.code or 500, exc.name)
     # Werkzeug's default descriptions are long HTML-era sentences: prefer the short name,
     # but keep a description that a view set on purpose (abort(400, "...")).
     default = type(exc).description

@@ -14,9 +14,13 @@ from app.utils.pagination import DEFAULT_PER_PAGE, MAX_PAGE_ARGUMENT, MAX_PER_PA
 
 Schema = dict[str, Any]
 
+TIMESTAMP: Schema = {"type": "string", "format": "date-time", "description": "UTC, ISO 8601"}
+
 # Each error status, its component name and when it happens.
 ERRORS = {
-    400: ("BadRequest", "Malformed request: not a JSON object, or a bad query parameter"),
+    400: ("BadRequest", "Malformed request: a bad query parameter, or a body that is not one "
+                        "JSON object in UTF-8 (NaN, Infinity and a key repeated within an "
+                        "object are refused too)"),
     401: ("Unauthorized", "No token, or an invalid, expired or revoked one"),
     403: ("Forbidden", "The token's user lacks the role this needs"),
     404: ("NotFound", "No such resource (or not visible to the caller)"),
@@ -101,7 +105,7 @@ def page_response(description: str, item: Schema) -> dict[str, Any]:
 NO_CONTENT = {"description": "Done; no body"}
 
 
-def json_body(model: type[BaseModel], partial: bool = False) -> dict[str, Any]:
+def body_schema(model: type[BaseModel], partial: bool = False) -> dict[str, Any]:
     """A request body described by `model`'s JSON schema (every field optional if partial)."""
     schema = model.model_json_schema()
     if partial:

@@ -22,6 +22,7 @@ def check_json_body() -> None:
         return
     if not request.is_json:
         raise BadRequest("Content-Type must be application/json")
+    # Every body the app's StrictJSONProvider refuses raises ValueError: silent gives None.
     body = request.get_json(silent=True)
     if body is None:
         raise BadRequest("Request body is not valid JSON")

@@ -9,6 +9,22 @@ from typing import Any
 
 from flask import Response, jsonify
 
+# The message of each error status, unless a caller has a more precise one.
+MESSAGES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Permission denied",
+    404: "Resource not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
 
 def _envelope(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
     response = jsonify(body)
@@ -49,47 +65,47 @@ def error(message: str, status: int, errors: dict[str, list[str]] | None = None,
     return _envelope(body, status, headers)
 
 
-def bad_request(message: str = "Bad request",
+def bad_request(message: str = MESSAGES[400],
                 errors: dict[str, list[str]] | None = None) -> Response:
     return error(message, 400, errors)
 
 
-def unauthorized(message: str = "Authentication required") -> Response:
+def unauthorized(message: str = MESSAGES[401]) -> Response:
     return error(message, 401, headers={"WWW-Authenticate": 'Bearer realm="api"'})
 
 
-def forbidden(message: str = "Permission denied") -> Response:
+def forbidden(message: str = MESSAGES[403]) -> Response:
     return error(message, 403)
 
 
-def not_found(message: str = "Resource not found") -> Response:
+def not_found(message: str = MESSAGES[404]) -> Response:
     return error(message, 404)
 
 
-def conflict(message: str = "Conflict", errors: dict[str, list[str]] | None = None) -> Response:
+def conflict(message: str = MESSAGES[409], errors: dict[str, list[str]] | None = None) -> Response:
     return error(message, 409, errors)
 
 
-def payload_too_large(message: str = "Request body too large") -> Response:
+def payload_too_large(message: str = MESSAGES[413]) -> Response:
     return error(message, 413)
 
 
-def unprocessable(message: str = "Validation failed",
+def unprocessable(message: str = MESSAGES[422],
                   errors: dict[str, list[str]] | None = None) -> Response:
     return error(message, 422, errors)
 
 
-def too_many_requests(message: str = "Too many requests",
+def too_many_requests(message: str = MESSAGES[429],
                       retry_after: int | None = None) -> Response:
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return error(message, 429, headers=headers)
 
 
-def server_error(message: str = "Internal server error") -> Response:
+def server_error(message: str = MESSAGES[500]) -> Response:
     return error(message, 500)
 
 
-def service_unavailable(message: str = "Service unavailable",
+def service_unavailable(message: str = MESSAGES[503],
                         errors: dict[str, list[str]] | None = None, data: Any = None,
                         retry_after: int | None = None) -> Response:
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None

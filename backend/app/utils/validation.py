@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from app.utils.responses import MESSAGES as STATUS_MESSAGES
+
 M = TypeVar("M", bound=BaseModel)
 
 # Plainer words for the pydantic error types clients meet most.
@@ -29,11 +31,20 @@ class ValidationFailed(Exception):
     """Input was refused; `errors` maps each field to its messages."""
 
     def __init__(self, errors: dict[str, list[str]], status: int = 422,
-                 message: str = "Validation failed") -> None:
+                 message: str = STATUS_MESSAGES[422]) -> None:
         super().__init__(message)
         self.errors = errors
         self.status = status
         self.message = message
+
+
+class ConflictError(ValidationFailed):
+    """The request clashes with what is stored (409): a taken slug, email or username, or
+    a change the site's rules refuse; `errors` names the fields where there are some."""
+
+    def __init__(self, message: str = STATUS_MESSAGES[409],
+                 errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(errors or {}, status=409, message=message)
 
 
 def field_errors(exc: ValidationError) -> dict[str, list[str]]:

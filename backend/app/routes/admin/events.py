@@ -3,26 +3,30 @@
 from flask import Blueprint, request
 from flask_login import current_user
 
-from app.models.event import EventFilters, EventInput
-from app.routes.api.events import FILTER_PARAMETERS
+from app.models.event import FILTER_PARAMETERS, EventFilters, EventInput
 from app.services import events
 from app.utils.auth import staff_required
+from app.utils.errors import get_or_404
 from app.utils.openapi import (
     NO_CONTENT,
     PAGE_PARAMETERS,
+    body_schema,
     data_response,
-    json_body,
     operation,
     page_response,
     ref,
     slug_parameter,
 )
 from app.utils.pagination import page_args
-from app.utils.request_body import json_body as request_json
-from app.utils.responses import created, no_content, not_found, paginated, success
+from app.utils.request_body import json_body
+from app.utils.responses import created, no_content, paginated, success
 from app.utils.validation import validate, validate_update
 
 bp = Blueprint("admin_events", __name__, url_prefix="/events")
+
+
+def _event(slug: str) -> dict:
+    return get_or_404(events.get_event(slug, published_only=False), "event")
 
 
 @bp.get("")
@@ -39,15 +43,14 @@ def list_events():
 @bp.post("")
 @staff_required
 def create_event():
-    data = validate(EventInput, request_json())
+    data = validate(EventInput, json_body())
     return created(events.create_event(data, created_by=current_user.id))
 
 
 @bp.get("/<slug>")
 @staff_required
 def get_event(slug: str):
-    event = events.get_event(slug, published_only=False)
-    return success(event) if event else not_found("No such event")
+    return success(_event(slug))
 
 
 @bp.put("/<slug>")
@@ -63,44 +66,32 @@ def patch_event(slug: str):
 
 
 def _update(slug: str, partial: bool):
-    event = events.get_event(slug, published_only=False)
-    if event is None:
-        return not_found("No such event")
-    data = validate_update(EventInput, events.as_input(event), request_json(), partial)
-    return success(events.update_event(event, data))
+    event = _event(slug)
+    data = validate_update(EventInput, events.as_input(event), json_body(), partial)
+    return success(events.update_event(event["id"], data))
 
 
 @bp.post("/<slug>/publish")
 @staff_required
 def publish_event(slug: str):
-    return _set_published(slug, True)
+    return success(events.set_published(_event(slug)["id"], True))
 
 
 @bp.post("/<slug>/unpublish")
 @staff_required
 def unpublish_event(slug: str):
-    return _set_published(slug, False)
-
-
-def _set_published(slug: str, published: bool):
-    event = events.get_event(slug, published_only=False)
-    if event is None:
-        return not_found("No such event")
-    return success(events.set_published(event, published))
+    return success(events.set_published(_event(slug)["id"], False))
 
 
 @bp.delete("/<slug>")
 @staff_required
 def delete_event(slug: str):
-    event = events.get_event(slug, published_only=False)
-    if event is None:
-        return not_found("No such event")
-    events.delete_event(event)
+    events.delete_event(_event(slug)["id"])
     return no_content()
 
 
 _slug = [slug_parameter("The event's slug")]
-_event = {"200": data_response("The event", ref("Event"))}
+_one = {"200": data_response("The event", ref("Event"))}
 OPENAPI_PATHS = {
     "/api/v1/admin/events": {
         "get": operation(
@@ -112,26 +103,26 @@ OPENAPI_PATHS = {
             "Create an event (unpublished)", "Admin: events",
             {"201": data_response("The new event", ref("Event"))}, role="staff",
             description="`created_by` is the caller. Publish it with .../publish.",
-            errors=(409,), body=json_body(EventInput)),
+            errors=(409,), body=body_schema(EventInput)),
     },
     "/api/v1/admin/events/{slug}": {
-        "get": operation("Get any event", "Admin: events", _event, role="staff",
+        "get": operation("Get any event", "Admin: events", _one, role="staff",
                          errors=(404,), parameters=_slug),
-        "put": operation("Replace an event", "Admin: events", _event, role="staff",
+        "put": operation("Replace an event", "Admin: events", _one, role="staff",
                          description="Omitted optional fields become null.",
-                         errors=(404, 409), parameters=_slug, body=json_body(EventInput)),
-        "patch": operation("Change some fields of an event", "Admin: events", _event,
+                         errors=(404, 409), parameters=_slug, body=body_schema(EventInput)),
+        "patch": operation("Change some fields of an event", "Admin: events", _one,
                            role="staff", errors=(404, 409), parameters=_slug,
-                           body=json_body(EventInput, partial=True)),
+                           body=body_schema(EventInput, partial=True)),
         "delete": operation("Delete an event", "Admin: events", {"204": NO_CONTENT},
                             role="staff", errors=(404,), parameters=_slug),
     },
     "/api/v1/admin/events/{slug}/publish": {
-        "post": operation("Publish an event", "Admin: events", _event, role="staff",
+        "post": operation("Publish an event", "Admin: events", _one, role="staff",
                           description="Idempotent.", errors=(404,), parameters=_slug),
     },
     "/api/v1/admin/events/{slug}/unpublish": {
-        "post": operation("Unpublish an event", "Admin: events", _event, role="staff",
+        "post": operation("Unpublish an event", "Admin: events", _one, role="staff",
                           description="Idempotent.", errors=(404,), parameters=_slug),
     },
 }

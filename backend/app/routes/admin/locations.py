@@ -1,26 +1,31 @@
-"""Admin routes for venues: every venue (inactive too) and writes; DELETE deactivates."""
+"""Admin routes for locations: every location (inactive too) and writes; DELETE deactivates."""
 
 from flask import Blueprint
 
 from app.models.location import LocationInput
 from app.services import locations
 from app.utils.auth import admin_required
+from app.utils.errors import get_or_404
 from app.utils.openapi import (
     NO_CONTENT,
     PAGE_PARAMETERS,
+    body_schema,
     data_response,
-    json_body,
     operation,
     page_response,
     ref,
     slug_parameter,
 )
 from app.utils.pagination import page_args
-from app.utils.request_body import json_body as request_json
-from app.utils.responses import created, no_content, not_found, paginated, success
+from app.utils.request_body import json_body
+from app.utils.responses import created, no_content, paginated, success
 from app.utils.validation import validate, validate_update
 
 bp = Blueprint("admin_locations", __name__, url_prefix="/locations")
+
+
+def _location(slug: str) -> dict:
+    return get_or_404(locations.get_location(slug, include_inactive=True), "location")
 
 
 @bp.get("")
@@ -34,15 +39,14 @@ def list_locations():
 @bp.post("")
 @admin_required
 def create_location():
-    data = validate(LocationInput, request_json())
+    data = validate(LocationInput, json_body())
     return created(locations.create_location(data))
 
 
 @bp.get("/<slug>")
 @admin_required
 def get_location(slug: str):
-    location = locations.get_location(slug, include_inactive=True)
-    return success(location) if location else not_found("No such venue")
+    return success(_location(slug))
 
 
 @bp.put("/<slug>")
@@ -58,48 +62,42 @@ def patch_location(slug: str):
 
 
 def _update(slug: str, partial: bool):
-    location = locations.get_location(slug, include_inactive=True)
-    if location is None:
-        return not_found("No such venue")
-    data = validate_update(LocationInput, locations.as_input(location), request_json(),
-                           partial)
+    location = _location(slug)
+    data = validate_update(LocationInput, locations.as_input(location), json_body(), partial)
     return success(locations.update_location(location["id"], data))
 
 
 @bp.delete("/<slug>")
 @admin_required
 def deactivate_location(slug: str):
-    location = locations.get_location(slug, include_inactive=True)
-    if location is None:
-        return not_found("No such venue")
-    locations.deactivate_location(location["id"])
+    locations.deactivate_location(_location(slug)["id"])
     return no_content()
 
 
-_slug = [slug_parameter("The venue's slug")]
-_location = {"200": data_response("The venue", ref("Location"))}
+_slug = [slug_parameter("The location's slug")]
+_one = {"200": data_response("The location", ref("Location"))}
 OPENAPI_PATHS = {
     "/api/v1/admin/locations": {
         "get": operation(
-            "List every venue, inactive ones too", "Admin: venues",
-            {"200": page_response("Venues by sort_order", ref("Location"))}, role="admin",
+            "List every location, inactive ones too", "Admin: locations",
+            {"200": page_response("Locations by sort_order", ref("Location"))}, role="admin",
             errors=(400,), parameters=PAGE_PARAMETERS),
         "post": operation(
-            "Create a venue", "Admin: venues",
-            {"201": data_response("The new venue", ref("Location"))}, role="admin",
-            errors=(409,), body=json_body(LocationInput)),
+            "Create a location", "Admin: locations",
+            {"201": data_response("The new location", ref("Location"))}, role="admin",
+            errors=(409,), body=body_schema(LocationInput)),
     },
     "/api/v1/admin/locations/{slug}": {
-        "get": operation("Get any venue", "Admin: venues", _location, role="admin",
+        "get": operation("Get any location", "Admin: locations", _one, role="admin",
                          errors=(404,), parameters=_slug),
-        "put": operation("Replace a venue", "Admin: venues", _location, role="admin",
+        "put": operation("Replace a location", "Admin: locations", _one, role="admin",
                          description="Omitted optional fields take their defaults.",
-                         errors=(404, 409), parameters=_slug, body=json_body(LocationInput)),
-        "patch": operation("Change some fields of a venue", "Admin: venues", _location,
+                         errors=(404, 409), parameters=_slug, body=body_schema(LocationInput)),
+        "patch": operation("Change some fields of a location", "Admin: locations", _one,
                            role="admin", description="`is_active: true` reactivates it.",
                            errors=(404, 409), parameters=_slug,
-                           body=json_body(LocationInput, partial=True)),
-        "delete": operation("Deactivate a venue", "Admin: venues", {"204": NO_CONTENT},
+                           body=body_schema(LocationInput, partial=True)),
+        "delete": operation("Deactivate a location", "Admin: locations", {"204": NO_CONTENT},
                             role="admin",
                             description="Hides it from the public API; its events stay. "
                                         "Idempotent.",

@@ -5,9 +5,18 @@ from flask import Blueprint
 from app.models.user import UserUpdateInput
 from app.services import users
 from app.utils.auth import admin_required
+from app.utils.errors import get_or_404
+from app.utils.openapi import (
+    PAGE_PARAMETERS,
+    body_schema,
+    data_response,
+    operation,
+    page_response,
+    ref,
+)
 from app.utils.pagination import page_args
 from app.utils.request_body import json_body
-from app.utils.responses import conflict, not_found, paginated, success
+from app.utils.responses import paginated, success
 from app.utils.validation import validate
 
 bp = Blueprint("admin_users", __name__, url_prefix="/users")
@@ -18,22 +27,41 @@ bp = Blueprint("admin_users", __name__, url_prefix="/users")
 def list_users():
     page, per_page = page_args()
     items, total = users.list_users(page, per_page)
-    return paginated([user.to_dict() for user in items], page, per_page, total)
+    return paginated(items, page, per_page, total)
 
 
 @bp.get("/<int:user_id>")
 @admin_required
 def get_user(user_id: int):
-    user = users.get_user(user_id)
-    return success(user.to_dict()) if user else not_found("No such user")
+    return success(get_or_404(users.get_user(user_id), "user"))
 
 
 @bp.patch("/<int:user_id>")
 @admin_required
 def update_user(user_id: int):
     data = validate(UserUpdateInput, json_body())
-    try:
-        user = users.update_user(user_id, data.role, data.is_active)
-    except users.LastAdminError as exc:
-        return conflict(f"Refused: {exc}")
-    return success(user.to_dict()) if user else not_found("No such user")
+    user = get_or_404(users.get_user(user_id), "user")
+    return success(users.update_user(user["id"], data))
+
+
+_one = {"200": data_response("The member", ref("User"))}
+_user_id = [{"name": "user_id", "in": "path", "required": True,
+             "schema": {"type": "integer", "minimum": 1}}]
+OPENAPI_PATHS = {
+    "/api/v1/admin/users": {
+        "get": operation(
+            "List the members", "Admin: members",
+            {"200": page_response("Members by id", ref("User"))}, role="admin",
+            errors=(400,), parameters=PAGE_PARAMETERS),
+    },
+    "/api/v1/admin/users/{user_id}": {
+        "get": operation("Get a member", "Admin: members", _one, role="admin",
+                         errors=(404,), parameters=_user_id),
+        "patch": operation(
+            "Change a member's role or deactivate them", "Admin: members", _one,
+            role="admin",
+            description="Refused (409) when it would leave no active admin.",
+            errors=(404, 409), parameters=_user_id,
+            body=body_schema(UserUpdateInput, partial=True)),
+    },
+}

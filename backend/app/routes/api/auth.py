@@ -3,13 +3,14 @@
 from flask import Blueprint, current_app
 from flask_login import current_user
 
-from app.models.user import LoginInput, RegisterInput
+from app.models.user import ROLES, LoginInput, RegisterInput
 from app.services import tokens, users
 from app.services.passwords import hash_password, needs_rehash, verify_password
 from app.utils.auth import current_token_claims, login_required
+from app.utils.openapi import NO_CONTENT, TIMESTAMP, body_schema, data_response, operation, ref
 from app.utils.rate_limit import limiter, login_limit, register_limit
 from app.utils.request_body import json_body
-from app.utils.responses import conflict, created, error, no_content, success, unauthorized
+from app.utils.responses import created, error, no_content, success, unauthorized
 from app.utils.validation import validate
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -21,12 +22,9 @@ BAD_CREDENTIALS = "Invalid email or password"
 @limiter.limit(register_limit)
 def register():
     data = validate(RegisterInput, json_body())
-    try:
-        user = users.create_user(data.email, data.username, data.password)
-    except users.UserConflict as exc:
-        return conflict("Already registered", exc.errors)
-    _queue_welcome_email(user.id)
-    return created(user.to_dict())
+    user = users.create_user(data.email, data.username, data.password)
+    _queue_welcome_email(user["id"])
+    return created(user)
 
 
 def _queue_welcome_email(user_id: int) -> None:
@@ -52,7 +50,7 @@ def login():
     users.record_login(record["id"], new_hash)
     token, lifetime = tokens.issue_token(record["id"])
     return success({"access_token": token, "token_type": "Bearer", "expires_in": lifetime,
-                    "user": users.get_user(record["id"]).to_dict()})
+                    "user": users.get_user(record["id"])})
 
 
 @bp.post("/logout")
@@ -66,3 +64,64 @@ def logout():
 @login_required
 def me():
     return success(current_user.to_dict())
+
+
+OPENAPI_SCHEMAS = {
+    "User": {
+        "type": "object",
+        "description": "A member (never with the password hash).",
+        "required": ["id", "email", "username", "role", "is_active"],
+        "properties": {
+            "id": {"type": "integer"},
+            "email": {"type": "string", "format": "email"},
+            "username": {"type": "string"},
+            "role": {"type": "string", "enum": list(ROLES)},
+            "is_active": {"type": "boolean"},
+            "last_login_at": {**TIMESTAMP, "type": ["string", "null"]},
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
+        },
+    },
+    "Token": {
+        "type": "object",
+        "required": ["access_token", "token_type", "expires_in", "user"],
+        "properties": {
+            "access_token": {"type": "string", "description": "A JWT (HS256)"},
+            "token_type": {"const": "Bearer"},
+            "expires_in": {"type": "integer", "description": "Seconds until it expires"},
+            "user": ref("User"),
+        },
+    },
+}
+
+_user = {"200": data_response("The member", ref("User"))}
+OPENAPI_PATHS = {
+    "/api/v1/auth/register": {
+        "post": operation(
+            "Become a member", "Auth",
+            {"201": data_response("The new member", ref("User"))},
+            description="Email and username must be free (409). A welcome email follows. "
+                        "Rate limited per client address.",
+            errors=(409, 429), body=body_schema(RegisterInput)),
+    },
+    "/api/v1/auth/login": {
+        "post": operation(
+            "Log in for a bearer token", "Auth",
+            {"200": data_response("A token for the Authorization header", ref("Token"))},
+            description="An unknown email and a wrong password get the same 401; a "
+                        "deactivated account gets 403. Rate limited per client address.",
+            errors=(401, 403, 429), body=body_schema(LoginInput)),
+    },
+    "/api/v1/auth/logout": {
+        "post": operation("Revoke the token of this request", "Auth",
+                          {"204": NO_CONTENT}, role="user", errors=(429,),
+                          description="Rate limited per client address by nginx, as all "
+                                      "of /auth."),
+    },
+    "/api/v1/auth/me": {
+        "get": operation("Get the member of this token", "Auth", _user, role="user",
+                         errors=(429,),
+                         description="Rate limited per client address by nginx, as all "
+                                     "of /auth."),
+    },
+}

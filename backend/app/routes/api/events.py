@@ -4,11 +4,12 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, request
 
-from app.models.event import EVENT_TYPES, EventFilters
-from app.models.fields import SLUG_MAX, SLUG_PATTERN
+from app.models.event import EVENT_TYPES, FILTER_PARAMETERS, EventFilters
 from app.services import events
+from app.utils.errors import get_or_404
 from app.utils.openapi import (
     PAGE_PARAMETERS,
+    TIMESTAMP,
     data_response,
     operation,
     page_response,
@@ -16,7 +17,7 @@ from app.utils.openapi import (
     slug_parameter,
 )
 from app.utils.pagination import page_args
-from app.utils.responses import not_found, paginated, success
+from app.utils.responses import paginated, success
 
 bp = Blueprint("events", __name__, url_prefix="/events")
 
@@ -35,32 +36,13 @@ def list_events():
 
 @bp.get("/<slug>")
 def get_event(slug: str):
-    event = events.get_event(slug)
-    return success(event) if event else not_found("No such event")
+    return success(get_or_404(events.get_event(slug), "event"))
 
 
-# What EventFilters takes: a slug (anything else is a 400), and two independent date-time
-# bounds (any year; one before 1970 or after 9998 matches as that end of the range would).
-FILTER_PARAMETERS = [
-    {"name": "location", "in": "query", "required": False,
-     "description": "A venue's slug. An unknown venue matches no event: the list is empty.",
-     "schema": {"type": "string", "minLength": 1, "maxLength": SLUG_MAX,
-                "pattern": SLUG_PATTERN}},
-    {"name": "from", "in": "query", "required": False,
-     "description": "ISO 8601 with a time zone (`Z` or an offset, `+` sent as `%2B`): "
-                    "events ending at or after it.",
-     "schema": {"type": "string", "format": "date-time"}},
-    {"name": "to", "in": "query", "required": False,
-     "description": "ISO 8601 with a time zone: events starting before it. At or before "
-                    "`from`, the events running throughout that span.",
-     "schema": {"type": "string", "format": "date-time"}},
-]
-
-_timestamp = {"type": "string", "format": "date-time", "description": "UTC, ISO 8601"}
 OPENAPI_SCHEMAS = {
     "LocationSummary": {
         "type": "object",
-        "description": "The venue of an event.",
+        "description": "The location of an event.",
         "required": ["id", "slug", "name", "is_active"],
         "properties": {
             "id": {"type": "integer"},
@@ -76,7 +58,7 @@ OPENAPI_SCHEMAS = {
     },
     "Event": {
         "type": "object",
-        "description": "An event at one of the venues.",
+        "description": "An event at one of the locations.",
         "required": ["id", "slug", "title", "description", "event_type", "starts_at",
                      "ends_at", "is_published", "created_by", "created_at", "updated_at",
                      "location"],
@@ -86,13 +68,13 @@ OPENAPI_SCHEMAS = {
             "title": {"type": "string"},
             "description": {"type": ["string", "null"]},
             "event_type": {"type": "string", "enum": list(EVENT_TYPES)},
-            "starts_at": _timestamp,
-            "ends_at": _timestamp,
+            "starts_at": TIMESTAMP,
+            "ends_at": TIMESTAMP,
             "is_published": {"type": "boolean"},
             "created_by": {"type": ["integer", "null"],
                            "description": "The staff member's user id (null once deleted)"},
-            "created_at": _timestamp,
-            "updated_at": _timestamp,
+            "created_at": TIMESTAMP,
+            "updated_at": TIMESTAMP,
             "location": ref("LocationSummary"),
         },
     },
@@ -108,7 +90,7 @@ OPENAPI_PATHS = {
     },
     "/api/v1/events/{slug}": {
         "get": operation(
-            "Get a published event with its venue", "Events",
+            "Get a published event with its location", "Events",
             {"200": data_response("The event", ref("Event"))},
             errors=(404,), parameters=[slug_parameter("The event's slug")]),
     },

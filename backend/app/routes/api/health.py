@@ -1,12 +1,15 @@
 """Health endpoints: liveness for the process, readiness for its dependencies."""
 
-from flask import Blueprint
+import logging
+
+from flask import Blueprint, g
 
 from app.services.readiness import check_readiness
 from app.utils.openapi import data_response, operation
 from app.utils.responses import service_unavailable, success
 
 bp = Blueprint("health", __name__, url_prefix="/health")
+log = logging.getLogger("tdc.health")
 
 
 @bp.get("")
@@ -18,12 +21,17 @@ def liveness():
 @bp.get("/ready")
 def readiness():
     """Check MariaDB, Redis and a Celery worker; 503 naming what is down."""
-    checks = check_readiness()
-    failing = {name: [check["error"]] for name, check in checks.items() if not check["ok"]}
+    result = check_readiness()
+    failing = result.failing
     if failing:
-        return service_unavailable(f"Not ready: {', '.join(failing)} down", errors=failing,
-                                   data={"status": "unavailable", "checks": checks})
-    return success({"status": "ready", "checks": checks})
+        # The drivers' messages go to the log only: they name sockets, hosts and users.
+        log.warning("not ready: %s down", ", ".join(failing),
+                    extra={"fields": {"request_id": g.get("request_id"),
+                                      "details": result.details}})
+        return service_unavailable(f"Not ready: {', '.join(failing)} down",
+                                   errors={name: [text] for name, text in failing.items()},
+                                   data={"status": "unavailable", "checks": result.checks})
+    return success({"status": "ready", "checks": result.checks})
 
 
 OPENAPI_PATHS = {
@@ -38,6 +46,7 @@ OPENAPI_PATHS = {
             "Readiness: MariaDB, Redis and a Celery worker answer", "Health",
             {"200": data_response("Ready; each check with its latency", {"type": "object"})},
             description="503 names the dependencies that are down (`errors`) and carries "
-                        "every check in `data`."),
+                        "every check in `data`; the causes are logged, never shown. Each "
+                        "process reuses a result for `READINESS_CACHE_SECONDS` (2)."),
     },
 }

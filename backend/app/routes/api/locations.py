@@ -1,9 +1,10 @@
-"""Public venue routes: the active venues, in the club's own order."""
+"""Public location routes: the active locations, in the club's own order."""
 
 from flask import Blueprint
 
 from app.models.location import LocationInput
 from app.services import locations
+from app.utils.errors import get_or_404
 from app.utils.openapi import (
     PAGE_PARAMETERS,
     data_response,
@@ -13,7 +14,7 @@ from app.utils.openapi import (
     slug_parameter,
 )
 from app.utils.pagination import page_args
-from app.utils.responses import not_found, paginated, success
+from app.utils.responses import paginated, success
 
 bp = Blueprint("locations", __name__, url_prefix="/locations")
 
@@ -27,15 +28,14 @@ def list_locations():
 
 @bp.get("/<slug>")
 def get_location(slug: str):
-    location = locations.get_location(slug)
-    return success(location) if location else not_found("No such venue")
+    return success(get_or_404(locations.get_location(slug), "location"))
 
 
 _writable = LocationInput.model_json_schema()["properties"]
 OPENAPI_SCHEMAS = {
     "Location": {
         "type": "object",
-        "description": "A venue of the club.",
+        "description": "A location of the club, where its events take place.",
         "required": ["id", *_writable, "created_at", "updated_at"],
         "properties": {
             "id": {"type": "integer"},
@@ -49,14 +49,14 @@ OPENAPI_SCHEMAS = {
 OPENAPI_PATHS = {
     "/api/v1/locations": {
         "get": operation(
-            "List the active venues", "Venues",
-            {"200": page_response("Active venues by sort_order", ref("Location"))},
+            "List the active locations", "Locations",
+            {"200": page_response("Active locations by sort_order", ref("Location"))},
             errors=(400,), parameters=PAGE_PARAMETERS),
     },
     "/api/v1/locations/{slug}": {
         "get": operation(
-            "Get an active venue", "Venues",
-            {"200": data_response("The venue", ref("Location"))},
-            errors=(404,), parameters=[slug_parameter("The venue's slug")]),
+            "Get an active location", "Locations",
+            {"200": data_response("The location", ref("Location"))},
+            errors=(404,), parameters=[slug_parameter("The location's slug")]),
     },
 }

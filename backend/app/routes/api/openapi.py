@@ -1,10 +1,16 @@
-"""GET /api/v1/openapi.json: the route modules' own descriptions, merged into one document."""
+"""GET /api/v1/openapi.json: the route modules' own descriptions, merged into one document.
 
+Each blueprint's module describes its routes (OPENAPI_PATHS, OPENAPI_SCHEMAS); the
+document is assembled from the blueprints the app has registered, so a new route module
+is described as soon as its blueprint is nested into the tree.
+"""
+
+import sys
 from functools import cache
 from types import ModuleType
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Flask, current_app, jsonify
 
 from app.utils.openapi import components, operation
 
@@ -17,7 +23,7 @@ VERSION = "1"
 @bp.get("/openapi.json")
 def openapi_document():
     # The bare document, not the envelope: tools read it as it is.
-    return jsonify(build_document())
+    return jsonify(build_document(current_app._get_current_object()))
 
 
 OPENAPI_PATHS = {
@@ -30,24 +36,21 @@ OPENAPI_PATHS = {
 }
 
 
-def _described_modules() -> list[ModuleType]:
-    # Imported here: the route modules import the blueprint tree this module is part of.
-    from app.routes.admin import events as admin_events
-    from app.routes.admin import locations as admin_locations
-    from app.routes.api import auth_openapi, events, health, locations, openapi
-
-    return [health, auth_openapi, locations, events, admin_events, admin_locations, openapi]
+def _described_modules(app: Flask) -> list[ModuleType]:
+    """The modules of the app's blueprints that describe routes, in registration order."""
+    modules = [sys.modules[blueprint.import_name] for blueprint in app.blueprints.values()]
+    return [module for module in modules if hasattr(module, "OPENAPI_PATHS")]
 
 
 @cache
-def build_document() -> dict[str, Any]:
+def build_document(app: Flask) -> dict[str, Any]:
     """Merge every module's OPENAPI_PATHS and OPENAPI_SCHEMAS; a path described twice fails."""
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": TITLE,
             "version": VERSION,
-            "description": "The club's venues, events and members. Every JSON answer is an "
+            "description": "The club's locations, events and members. Every JSON answer is an "
                            "envelope: `{success, data, meta?}` or `{success: false, error, "
                            "errors?}`. Times are ISO 8601: sent with a time zone, returned "
                            "in UTC.",
@@ -56,7 +59,7 @@ def build_document() -> dict[str, Any]:
         "paths": {},
         "components": components(),
     }
-    for module in _described_modules():
+    for module in _described_modules(app):
         for path, operations in module.OPENAPI_PATHS.items():
             if path in document["paths"]:
                 raise RuntimeError(f"{path} is described twice (again in {module.__name__})")
