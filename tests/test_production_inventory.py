@@ -9,12 +9,15 @@ import json
 import re
 import secrets
 import shlex
+from pathlib import Path
 
+import yaml
 from ops import REPO, output, playbook, recap
 
 PRODUCTION = str(REPO / "ansible" / "inventories" / "production")
-VAULT_SECRETS = ("vault_app_secret_key", "vault_app_jwt_secret_key",
-                 "vault_app_admin_password", "vault_mysql_app_password", "vault_redis_password")
+# Every value the vault holds, as its example names them.
+VAULT_NAMES = list(yaml.safe_load(
+    (Path(PRODUCTION) / "group_vars" / "all" / "vault.yml.example").read_text()))
 # Files the production settings differ on: a real run would rewrite them.
 WATCHED = "/srv/tdc/shared/.env /etc/apt/apt.conf.d/01proxy /etc/letsencrypt/acme-ca.pem"
 
@@ -27,10 +30,10 @@ def task_result(stdout: str, task: str) -> str:
 
 
 def test_site_in_check_mode_with_production_settings_fails_no_task(vps, tmp_path):
-    settings = {name: secrets.token_urlsafe(36) for name in VAULT_SECRETS}
-    settings.update(vault_app_admin_email="admin@thedreamerscave.club",
-                    vault_tls_acme_email="hostmaster@thedreamerscave.club",
-                    ansible_host=vps.address, ansible_user="root",
+    settings = {name: (f"{name.removeprefix('vault_')}@thedreamerscave.club"
+                       if name.endswith("_email") else secrets.token_urlsafe(36))
+                for name in VAULT_NAMES}
+    settings.update(ansible_host=vps.address, ansible_user="root",
                     # The local VPS's SSH options, the key included (VPS_SSH less ssh and host).
                     ansible_ssh_common_args=shlex.join(vps.ssh_prefix[1:-1]))
     extra = tmp_path / "production-here.json"
