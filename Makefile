@@ -133,8 +133,10 @@ lint-python: venv
 lint-ops: ops-venv
 	$(OPS)/yamllint -c ansible/.yamllint ansible/
 	$(OPS)/ansible-lint --offline -c ansible/.ansible-lint ansible/
-	for playbook in site deploy rollback backup restore lint-nginx; do \
-	  $(OPS)/ansible-playbook -i $(LOCAL_INVENTORY) ansible/$$playbook.yml --syntax-check; \
+	for inventory in $(LOCAL_INVENTORY) ansible/inventories/production; do \
+	  for playbook in site deploy rollback backup restore lint-nginx; do \
+	    $(OPS)/ansible-playbook -i $$inventory ansible/$$playbook.yml --syntax-check; \
+	  done; \
 	done
 	@scripts/apt-ensure nginx
 	$(OPS)/ansible-playbook -i localhost, -c local ansible/lint-nginx.yml

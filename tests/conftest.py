@@ -2,7 +2,7 @@
 
 import pytest
 import requests
-from ops import Vps, resolve_site_to
+from ops import Vps, member_token, resolve_site_to
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +17,12 @@ def site(vps) -> requests.Session:
     """A client of the public site that verifies the certificate against the VPS's CA."""
     vps.wait_until_ready()
     return vps.session()
+
+
+@pytest.fixture(scope="session")
+def token(site, vps) -> str:
+    """A bearer token of a throwaway member: what the load loops send (see ops.Traffic)."""
+    return member_token(vps, "load")
 
 
 def pytest_collection_modifyitems(items):

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,9 @@ RECAP_COUNTS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", 
 # command, so that it can stand in a pipe or after xargs.
 REDIS_CLI_AS_APP = (r"""redis-cli --no-auth-warning -u "$(sed -n "s/^REDIS_URL='\(.*\)'$/\1/p" """
                     r"""/srv/tdc/shared/.env)" """.strip())
+# The local VPS's generated secrets (vps.sh writes them; the local inventory reads them).
+LOCAL_SECRETS = REPO / ".local-vps" / "secrets"
+ADMIN_EMAIL = f"admin@{SITE}"
 
 
 # --- the VPS ------------------------------------------------------------------------
@@ -111,14 +115,76 @@ def resolve_site_to(address: str) -> None:
     urllib3.util.connection.create_connection = create_connection
 
 
+def local_secret(name: str) -> str:
+    return (LOCAL_SECRETS / name).read_text().strip()
+
+
+def wait_for(predicate, seconds: float, interval: float = 1) -> bool:
+    """Poll PREDICATE until it holds (True) or SECONDS pass (False)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+# --- members ------------------------------------------------------------------------
+
+
+def new_member(prefix: str = "e2e") -> dict[str, str]:
+    tag = uuid.uuid4().hex[:10]
+    return {"email": f"{prefix}-{tag}@example.com", "username": f"{prefix}_{tag}",
+            "password": f"a long {prefix} passphrase"}
+
+
+def post_within_limits(vps: Vps, path: str, body: dict) -> requests.Response:
+    """POST BODY to PATH, waiting out the API's rate limit once when it answers 429."""
+    for _ in range(2):
+        answer = vps.session().post(vps.url(path), json=body, timeout=15)
+        if answer.status_code != 429:
+            break
+        time.sleep(min(65, int(answer.headers.get("Retry-After", 60))))
+    return answer
+
+
+def login(vps: Vps, email: str, password: str) -> str:
+    """A bearer token of that account, through nginx."""
+    answer = post_within_limits(vps, "/api/v1/auth/login", {"email": email, "password": password})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]["access_token"]
+
+
+def member_token(vps: Vps, prefix: str = "e2e") -> str:
+    """Register a throwaway member and log in."""
+    member = new_member(prefix)
+    answer = post_within_limits(vps, "/api/v1/auth/register", member)
+    assert answer.status_code == 201, answer.text
+    return login(vps, member["email"], member["password"])
+
+
+def admin_token(vps: Vps) -> str:
+    """A token of the first admin, whose password the local VPS generated."""
+    return login(vps, ADMIN_EMAIL, local_secret("app_admin_password"))
+
+
+def requests_logged(vps: Vps, marker: str) -> int:
+    """How many request lines gunicorn's journal holds whose request id contains MARKER:
+    one line per request that reached the app."""
+    lines = vps.run(f"journalctl -u tdc-gunicorn -o cat --no-pager --grep {shlex.quote(marker)}"
+                    """ | grep -c '"message": "request"' || true""")
+    return int(lines.strip() or 0)
+
+
 # --- Ansible ------------------------------------------------------------------------
 
 
-def playbook(name: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+def playbook(name: str, *args: str, timeout: float = 600,
+             inventory: str = INVENTORY) -> subprocess.CompletedProcess:
     """Run ansible/NAME.yml against INVENTORY; the caller checks the result."""
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible" / "ansible.cfg")}
     return subprocess.run(
-        [ANSIBLE_PLAYBOOK, "-i", INVENTORY, str(REPO / "ansible" / f"{name}.yml"), *args],
+        [ANSIBLE_PLAYBOOK, "-i", inventory, str(REPO / "ansible" / f"{name}.yml"), *args],
         capture_output=True, text=True, env=env, timeout=timeout, check=False)
 
 
@@ -155,28 +221,48 @@ def role_defaults(role: str) -> dict:
 @dataclass
 class Traffic:
     """Requests in a loop through nginx (keep-alive, the VPS's CA) on a thread, bounded
-    in count and time, counting every answer and every socket error."""
+    in count and time, counting every answer and every socket error.
+
+    The routes (the venue list by default) query MariaDB and are sent with a member's
+    bearer token: a request with credentials bypasses the microcache, so every request
+    that succeeds was answered by gunicorn and the database, never by nginx alone. Each carries a request
+    id with this loop's tag: assert_none_lost() checks that every answer says BYPASS and
+    that gunicorn's journal has one request line per answer."""
 
     vps: Vps
-    paths: tuple[str, ...] = ("/api/v1/locations", "/api/v1/health")
+    token: str
+    # Taken in turn: public lists, which query MariaDB and whose X-Cache-Status (set only
+    # where the microcache applies) shows the bypass.
+    paths: tuple[str, ...] = ("/api/v1/locations",)
     max_requests: int = 50_000
     max_seconds: float = 300
+    # Paced below journald's default limit (10,000 lines per 30 s a unit), which would
+    # otherwise drop the request lines that prove each request reached gunicorn.
+    max_rate: float = 150
     statuses: Counter = field(default_factory=Counter)
+    cache: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
 
     def __post_init__(self):
+        self.tag = f"traffic-{uuid.uuid4().hex[:12]}"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self):
         client = self.vps.session()
-        deadline = time.monotonic() + self.max_seconds
+        client.headers["Authorization"] = f"Bearer {self.token}"
+        started = time.monotonic()
+        deadline = started + self.max_seconds
         sent = 0
         while not self._stop.is_set() and sent < self.max_requests and time.monotonic() < deadline:
+            time.sleep(max(0.0, started + sent / self.max_rate - time.monotonic()))
             path = self.paths[sent % len(self.paths)]
             sent += 1
             try:
-                self.statuses[client.get(self.vps.url(path), timeout=30).status_code] += 1
+                answer = client.get(self.vps.url(path), timeout=30,
+                                    headers={"X-Request-ID": f"{self.tag}-{sent}"})
+                self.statuses[answer.status_code] += 1
+                self.cache[answer.headers.get("X-Cache-Status", "none")] += 1
             except requests.RequestException as exc:
                 self.errors.append(f"{path}: {exc!r}")
 
@@ -198,8 +284,13 @@ class Traffic:
         return {"non_2xx": {s: n for s, n in self.statuses.items() if not 200 <= s < 300},
                 "socket_errors": self.errors[:5], "socket_error_count": len(self.errors)}
 
-    def assert_none_lost(self):
+    def assert_none_lost(self) -> int:
+        """Every request answered 2xx by gunicorn; returns how many reached it."""
         assert self.total > 50, f"too few requests to prove anything: {self.total}"
         failed = self.failed
         assert not failed["non_2xx"] and not self.errors, f"lost of {self.total}: {failed}"
-
+        assert self.cache == {"BYPASS": self.total}, f"not all passed the cache: {self.cache}"
+        reached = requests_logged(self.vps, self.tag)
+        assert reached == self.total, f"gunicorn logged {reached} of {self.total} requests"
+        print(f"{self.total} requests, all answered 2xx by gunicorn ({reached} logged)")
+        return reached

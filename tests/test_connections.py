@@ -23,14 +23,14 @@ def pool_budget(vps) -> int:
     return pool_size * (workers + celery + 1)
 
 
-def test_the_app_holds_one_connection_per_thread_at_rest_and_under_load(site, vps):
+def test_the_app_holds_one_connection_per_thread_at_rest_and_under_load(site, vps, token):
     user = role_defaults("mysql")["mysql_app_user"]
     budget = pool_budget(vps)
     max_connections = int(vps.run("mariadb -N -B -e 'SELECT @@max_connections'").strip())
     assert budget * 2 < max_connections, f"pools of {budget} leave no room in {max_connections}"
 
     at_rest = app_connections(vps, user)
-    with Traffic(vps, paths=("/api/v1/locations?per_page=3", "/api/v1/events"),
+    with Traffic(vps, token, paths=("/api/v1/locations?per_page=3", "/api/v1/events"),
                  max_seconds=8) as traffic:
         under_load = max(app_connections(vps, user) for _ in range(5))
     traffic.assert_none_lost()

@@ -1,10 +1,10 @@
 """A member's path through the deployed site: register, welcome email, log in."""
 
 import json
-import time
 import uuid
 
 import pytest
+from ops import new_member, wait_for
 
 
 @pytest.fixture
@@ -15,21 +15,6 @@ def mail_sink(vps):
             "-m smtpd -n -c DebuggingServer 127.0.0.1:25", check=True)
     yield
     vps.run("systemctl stop tdc-e2e-smtp", check=False)
-
-
-def wait_for(predicate, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(1)
-    return False
-
-
-def new_member():
-    tag = uuid.uuid4().hex[:10]
-    return {"email": f"e2e-{tag}@example.com", "username": f"e2e_{tag}",
-            "password": "a long e2e passphrase"}
 
 
 def test_registration_runs_the_welcome_email_task(site, vps, mail_sink):

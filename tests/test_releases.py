@@ -5,7 +5,7 @@ import os
 import subprocess
 
 import pytest
-from ops import REPO, Traffic, output, playbook
+from ops import REPO, Traffic, output, playbook, role_defaults
 
 pytestmark = pytest.mark.disruptive
 
@@ -13,6 +13,7 @@ READINESS = "backend/app/services/readiness.py"
 REQUIREMENTS = "backend/requirements.txt"
 # A small pure-Python package the backend does not use: only its presence is checked.
 EXTRA_REQUIREMENT = "iniconfig==2.1.0"
+KEEP_RELEASES = role_defaults("app")["app_keep_releases"]
 
 
 def current_release(vps) -> str:
@@ -58,19 +59,30 @@ def broken_commit() -> str:
     return commit_with(READINESS, broken, "A release whose readiness fails")
 
 
-def test_a_release_under_load_loses_no_request(site, vps):
+def releases(vps) -> list[str]:
+    return sorted(vps.run("ls -d /srv/tdc/releases/*/ | sed 's:/$::'").split())
+
+
+def test_a_release_under_load_loses_no_request_and_prunes_the_oldest(site, vps, token):
+    # Releases older than any real one (names start with their time), enough that the
+    # new release brings the count past app_keep_releases whatever was there.
+    planted = [f"/srv/tdc/releases/2000010100000{n}-0000000" for n in range(KEEP_RELEASES)]
+    vps.run(f"mkdir -p {' '.join(planted)} && chown tdc:tdc {' '.join(planted)}")
+    present = releases(vps)
     before = current_release(vps)
-    with Traffic(vps) as traffic:
+    with Traffic(vps, token) as traffic:
         run = playbook("deploy")
     assert run.returncode == 0, output(run)
     after = current_release(vps)
     assert after != before
     traffic.assert_none_lost()
+    # Exactly the newest app_keep_releases, the new one among them.
+    assert releases(vps) == sorted([*present, after])[-KEEP_RELEASES:]
     assert workers_on(vps, after), "gunicorn workers still run the old release's code"
     vps.wait_until_ready(seconds=30)
 
 
-def test_a_release_with_new_requirements_installs_them_and_loses_no_request(site, vps):
+def test_a_release_with_new_requirements_installs_them_and_loses_no_request(site, vps, token):
     """Changed requirements: a new wheelhouse, a venv installed from it (not a copy of
     the previous release's), and gunicorn restarted (a HUP would keep the old packages)."""
     requirements = git("show", f"HEAD:{REQUIREMENTS}")
@@ -78,7 +90,7 @@ def test_a_release_with_new_requirements_installs_them_and_loses_no_request(site
                          "A release with one more requirement")
     before = current_release(vps)
     master = vps.run("systemctl show -p MainPID --value tdc-gunicorn").strip()
-    with Traffic(vps) as traffic:
+    with Traffic(vps, token) as traffic:
         run = playbook("deploy", "-e", f"app_source_ref={commit}")
     assert run.returncode == 0, output(run)
     after = current_release(vps)
@@ -97,9 +109,9 @@ def test_a_release_with_new_requirements_installs_them_and_loses_no_request(site
     vps.wait_until_ready(seconds=30)
 
 
-def test_a_broken_release_is_rolled_back_and_loses_no_request(site, vps):
+def test_a_broken_release_is_rolled_back_and_loses_no_request(site, vps, token):
     before = current_release(vps)
-    with Traffic(vps) as traffic:
+    with Traffic(vps, token) as traffic:
         run = playbook("deploy", "-e", f"app_source_ref={broken_commit()}",
                        "-e", "app_release_ready_retries=3")
     assert run.returncode != 0, "the broken release passed its check: " + output(run)
@@ -110,12 +122,11 @@ def test_a_broken_release_is_rolled_back_and_loses_no_request(site, vps):
     assert site.get(vps.url("/api/v1/health/ready"), timeout=15).status_code == 200
 
 
-def test_rollback_goes_back_one_release(site, vps):
-    releases = vps.run("ls -d /srv/tdc/releases/*/ | sed 's:/$::'").split()
+def test_rollback_goes_back_one_release(site, vps, token):
     current = current_release(vps)
-    older = [release for release in sorted(releases) if release < current]
+    older = [release for release in releases(vps) if release < current]
     assert older, "no older release to roll back to"
-    with Traffic(vps) as traffic:
+    with Traffic(vps, token) as traffic:
         run = playbook("rollback")
     assert run.returncode == 0, output(run)
     assert current_release(vps) == older[-1]
