@@ -514,7 +514,9 @@ def fuzz(vps: Vps, token: str, log: str, *extra: str) -> Result:
                f"({SITE!r}, 'www.{SITE}') else hp[0], hp[1]), *a, **k);"
                "from schemathesis.cli import schemathesis; sys.argv[0] = 'schemathesis';"
                "sys.exit(schemathesis())")
-    out = run([sys.executable, "-c", wrapper, "run", vps.url("/api/v1/openapi.json"),
+    config = Path(__file__).with_name("schemathesis.toml")
+    out = run([sys.executable, "-c", wrapper, "--config-file", str(config), "run",
+               vps.url("/api/v1/openapi.json"),
                # Every check: the spec states the bounds the API enforces (data it allows
                # is accepted, data it forbids refused) and nginx answers TRACE in JSON.
                "--checks", "all", "--max-examples", "15", "--max-time", "120",

@@ -25,12 +25,15 @@ ERRORS = {
     403: ("Forbidden", "The token's user lacks the role this needs"),
     404: ("NotFound", "No such resource (or not visible to the caller)"),
     409: ("Conflict", "Clashes with an existing resource (e.g. a taken slug)"),
+    414: ("URITooLong", "The request line (path and query) is longer than the site takes; "
+                        "answered by nginx, before the API"),
     422: ("ValidationFailed", "The body failed validation; `errors` names each field"),
     429: ("TooManyRequests", "Rate limit hit; retry after `Retry-After` seconds"),
     503: ("ServiceUnavailable", "A dependency (database, Redis) is down; retry shortly"),
 }
-# Every operation can meet these: the database or Redis may be down.
-ALWAYS = (503,)
+# Every operation can meet these: a query string past nginx's buffers, the database or
+# Redis down.
+ALWAYS = (414, 503)
 
 ERROR_SCHEMA: Schema = {
     "type": "object",
