@@ -23,6 +23,15 @@ HOSTILE_STRINGS = [
     "line\nbreak",
     "x" * 10_000,
 ]
+# Which of them each kind of field refuses: a slug, a closed choice, a colour or a time
+# takes none of them; a one-line field (a name, a title) none with a control character
+# or a line break, nor one past its length; a text (a description) only the NUL.
+# The others are kept exactly as sent.
+REFUSED_BY_KIND = {
+    "closed": set(HOSTILE_STRINGS),
+    "one line": {"\x00nul", "tab\there", "line\nbreak", "x" * 10_000},
+    "text": {"\x00nul"},
+}
 
 
 def seed_the_locations(app) -> None:

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from celery.signals import task_retry
 
 from app.services import tokens
 from app.tasks.email import send_welcome_email
@@ -49,16 +50,27 @@ def test_an_smtp_outage_is_retried_until_the_mail_goes_out(app, make_user, celer
                                                            smtp_sink):
     user = make_user()
     before = len(smtp_sink.messages)
+    retries = []  # (task id, why) of each retry Celery schedules; the worker runs in-process
+
+    def count_retry(request=None, reason=None, **_):
+        retries.append((request.id, repr(reason)))
+
+    task_retry.connect(count_retry, weak=False)
     smtp_sink.stop()
     try:
         with app.app_context():
-            send_welcome_email.delay(user["id"])
-        time.sleep(1.5)  # the first attempt meets a closed port and schedules a retry
+            task_id = send_welcome_email.delay(user["id"]).id
+        assert wait_for(lambda: retries, seconds=10), "no retry while the SMTP port was closed"
         assert len(smtp_sink.messages) == before
     finally:
         smtp_sink.start()
-    assert wait_for(lambda: len(smtp_sink.messages) > before, seconds=30)
+    try:
+        assert wait_for(lambda: len(smtp_sink.messages) > before, seconds=30)
+    finally:
+        task_retry.disconnect(count_retry)
     assert smtp_sink.messages[-1]["to"] == [user["email"]]
+    assert {task for task, _ in retries} == {task_id}, retries
+    assert all("Connection refused" in why or "ConnectionRefused" in why for _, why in retries)
 
 
 def test_purge_drops_expired_revocations_and_restores_live_ones(app, make_user):
