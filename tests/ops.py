@@ -32,10 +32,17 @@ INVENTORY = os.environ.get("E2E_INVENTORY", str(REPO / "ansible" / "inventories"
 _VENV_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 ANSIBLE_PLAYBOOK = str(_VENV_PLAYBOOK) if _VENV_PLAYBOOK.exists() else "ansible-playbook"
 RECAP_COUNTS = ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")
-# redis-cli on the VPS as the app's ACL user, with the URL of the app's own .env: one
-# command, so that it can stand in a pipe or after xargs.
-REDIS_CLI_AS_APP = (r"""redis-cli --no-auth-warning -u "$(sed -n "s/^REDIS_URL='\(.*\)'$/\1/p" """
-                    r"""/srv/tdc/shared/.env)" """.strip())
+
+
+def app_env(name: str) -> str:
+    """Shell text that expands, on the VPS, to NAME's value in the app's .env. Read by sed:
+    the file is python-dotenv's (single-quoted, \\' escaped), which a shell cannot source."""
+    return f"""\"$(sed -n "s/^{name}='\\(.*\\)'$/\\1/p" /srv/tdc/shared/.env)\""""
+
+
+# redis-cli on the VPS as the app's ACL user: one command, so that it can stand in a
+# pipe or after xargs.
+REDIS_CLI_AS_APP = f"redis-cli --no-auth-warning -u {app_env('REDIS_URL')}"
 # The local VPS's generated secrets (vps.sh writes them; the local inventory reads them).
 LOCAL_SECRETS = REPO / ".local-vps" / "secrets"
 ADMIN_EMAIL = f"admin@{SITE}"

@@ -4,7 +4,7 @@ import re
 import shlex
 
 import pytest
-from ops import REDIS_CLI_AS_APP, role_defaults
+from ops import REDIS_CLI_AS_APP, app_env, role_defaults
 
 UNITS = ["tdc-gunicorn.socket", "tdc-gunicorn.service", "tdc-celery-worker.service",
          "tdc-celery-beat.service", "nginx.service", "mariadb.service", "redis-server.service"]
@@ -79,8 +79,8 @@ def test_mysql_has_no_anonymous_users_nor_test_database(vps):
 def as_app_user(vps, sql: str) -> str:
     """Run SQL on the app's database as the API's own user (its .env credentials); the
     output, with the server's refusal when it refuses."""
-    login = ("set -a; . /srv/tdc/shared/.env; set +a; "
-             "MYSQL_PWD=$DB_PASSWORD mariadb -N -B -u \"$DB_USER\" \"$DB_NAME\"")
+    login = (f"MYSQL_PWD={app_env('DB_PASSWORD')} mariadb -N -B -u {app_env('DB_USER')} "
+             f"{app_env('DB_NAME')}")
     return vps.run(f"{login} -e {shlex.quote(sql)} 2>&1", check=False)
 
 
