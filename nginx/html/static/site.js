@@ -159,13 +159,17 @@ function tokenProblem(error) {
 const NO_TOKEN = "This link has no token. Open the link from the club's e-mail again, " +
   "in full, or ask for a new one.";
 
-async function verify() {
+// The page's status line and the link's token; without a token, the status says so.
+function accountLink() {
   const status = document.querySelector('[data-status="account"]');
   const token = takeToken();
-  if (!token) {
-    show(status, "error", NO_TOKEN);
-    return;
-  }
+  if (!token) show(status, "error", NO_TOKEN);
+  return { status, token };
+}
+
+async function verify() {
+  const { status, token } = accountLink();
+  if (!token) return;
   show(status, "loading", "Confirming your e-mail address…");
   try {
     await api("/auth/verify", { token });
@@ -176,13 +180,9 @@ async function verify() {
 }
 
 function reset() {
-  const status = document.querySelector('[data-status="account"]');
+  const { status, token } = accountLink();
+  if (!token) return;
   const form = document.querySelector('[data-form="reset"]');
-  const token = takeToken();
-  if (!token) {
-    show(status, "error", NO_TOKEN);
-    return;
-  }
   show(status, "", "");
   form.hidden = false;
   const fieldError = (name, text) => {
