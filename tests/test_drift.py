@@ -8,16 +8,20 @@ and leave each thing as it was before (content, type, mode, owner, link target, 
 state), the site must answer readiness, and the run after it must change nothing.
 """
 
+import hashlib
 import json
 import shlex
 
 import pytest
-from ops import output, playbook, recap
+from ops import REPO, output, playbook, recap
 
 pytestmark = pytest.mark.disruptive
 
 SITE_CONF = "/etc/nginx/sites-available/thedreamerscave.club.conf"
 CERT_LINK = "/etc/nginx/tls/thedreamerscave.club/fullchain.pem"
+# The site's module under the name the nginx role gives it (its content's hash).
+SITE_JS = ("/var/www/tdc/html/static/site."
+           f"{hashlib.sha256((REPO / 'nginx/html/static/site.js').read_bytes()).hexdigest()[:12]}.js")
 STRANGER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJv0g3Zx2mE3pXqv0t7cN8q2r5W1yKz4bH6dL9sF0aTu stranger"
 
 # What is altered, one line each: (role, what, how it drifts, shell command on the VPS).
@@ -57,6 +61,11 @@ DRIFT = [
     ("nginx", SITE_CONF, "templated content, mode", f"echo '# edited' >> {SITE_CONF} && chmod 0600 {SITE_CONF}"),
     ("nginx", "/etc/nginx/sites-enabled/thedreamerscave.club.conf", "symlink target",
      "ln -sfn ../sites-available/00-default.conf /etc/nginx/sites-enabled/thedreamerscave.club.conf"),
+    ("nginx", "/etc/nginx/sites-enabled/default", "the distribution's site enabled again",
+     "ln -s ../sites-available/default /etc/nginx/sites-enabled/default"),
+    ("nginx", "/var/www/tdc/html/index.html", "templated page",
+     "echo '<!-- edited -->' >> /var/www/tdc/html/index.html"),
+    ("nginx", SITE_JS, "removed", f"rm {SITE_JS}"),
     ("tls", CERT_LINK, "symlink target",
      f"ln -sfn /etc/nginx/tls/bootstrap/fullchain.pem {CERT_LINK}"),
     ("tls", "/etc/letsencrypt/renewal-hooks/deploy/reload-nginx", "removed",
