@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from app.models.event import EventInput
-from app.models.fields import is_slug, iso_utc
+from app.models.fields import as_written, is_slug, iso_utc
 from app.services.queries import fetch_page, slug_clash_is_conflict
 from app.utils.db import execute, fetch_one, get_cursor
 from app.utils.validation import ConflictError
@@ -93,7 +93,8 @@ def to_api(row: dict[str, Any]) -> dict[str, Any]:
 def as_input(event: dict[str, Any]) -> dict[str, Any]:
     """The EventInput fields of an event (API form), for merging a PATCH into."""
     fields = {name: event[name] for name in EventInput.model_fields if name != "location"}
-    return {**fields, "location": event["location"]["slug"]}
+    return {**fields, "location": event["location"]["slug"],
+            "starts_at": as_written(event["starts_at"]), "ends_at": as_written(event["ends_at"])}
 
 
 def list_events(page: int, per_page: int, *, published_only: bool, location: str | None = None,
