@@ -320,3 +320,13 @@ def test_the_date_time_pattern_takes_the_years_the_api_does():
     years = [year for year in range(10000)
              if pattern.search(f"{year:04d}-06-15T12:00:00Z") is not None]
     assert years == list(range(EARLIEST.year, LATEST.year))
+
+
+def test_the_event_writes_say_an_unknown_location_is_a_409(document):
+    assert "refused by what is stored" in document["components"]["responses"]["Conflict"][
+        "description"]
+    for path, method in [(EVENTS, "post"), (f"{EVENTS}/{{slug}}", "put"),
+                         (f"{EVENTS}/{{slug}}", "patch")]:
+        operation = document["paths"][path][method]
+        assert "409" in operation["responses"]
+        assert "location that does not exist or is inactive" in operation["description"]
