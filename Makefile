@@ -138,7 +138,7 @@ lint: lint-python lint-lock lint-ops ## Every linter: ruff, yamllint, ansible-li
 
 .PHONY: lint-python
 lint-python: venv
-	$(BIN)/ruff check backend tests
+	$(BIN)/ruff check backend tests local-vps
 
 # The lock files still resolve from requirements*.in as they are (same pins, same hashes):
 # an edited .in file without `make lock` fails here.
