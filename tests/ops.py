@@ -7,6 +7,9 @@ thedreamerscave.club and www resolve to the VPS for this process only, so TLS is
 verified exactly as a browser would (SNI, hostname, the CA's chain).
 """
 
+import email
+import email.policy
+import mailbox
 import os
 import re
 import shlex
@@ -16,6 +19,8 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,6 +139,50 @@ def wait_for(predicate, seconds: float, interval: float = 1) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+# --- the stand-in mail relay (local-vps/relay.py, on the host side of the VPS) ---------
+
+RELAY_DIR = REPO / ".local-vps" / "relay"
+RELAY_USER = "tdc-relay"  # vps.sh's relay_user, the local inventory's app_smtp_username
+
+
+def relay_mails(to: str) -> list[email.message.EmailMessage]:
+    """The mails the stand-in relay accepted for TO, oldest first, with its X-Relay-*
+    headers: X-Relay-TLS (starttls or tls, and the version), X-Relay-Auth, X-Relay-Peer."""
+    box = mailbox.Maildir(RELAY_DIR / "maildir", create=False)
+    found = []
+    for key in sorted(box.keys()):  # a Maildir key starts with its delivery time
+        with box.get_file(key) as f:
+            message = email.message_from_binary_file(f, policy=email.policy.default)
+        if f"to=<{to}>" in message["X-Relay-Envelope"]:
+            found.append(message)
+    return found
+
+
+def vps_sh(*args: str) -> None:
+    """local-vps/vps.sh ARGS for this VPS (LOCAL_VPS_NAME and _NET come along)."""
+    subprocess.run([str(REPO / "local-vps" / "vps.sh"), *args], check=True, timeout=60,
+                   capture_output=True)
+
+
+@contextmanager
+def relay_refusing(switch: str) -> Iterator[None]:
+    """The relay refuses meanwhile: `refuse-auth` (535 to AUTH), `tempfail` (451 to the
+    data) or `reject` (554 to the data)."""
+    control = RELAY_DIR / switch
+    control.touch()
+    try:
+        yield
+    finally:
+        control.unlink(missing_ok=True)
+
+
+def worker_journal(vps: Vps, grep: str, since: str = "-10min") -> list[str]:
+    """The Celery worker's journal lines matching GREP (a regular expression)."""
+    lines = vps.run(f"journalctl -u tdc-celery-worker -o cat --no-pager --since {since} "
+                    f"--grep {shlex.quote(grep)} || true")
+    return [line for line in lines.splitlines() if line and not line.startswith("-- ")]
 
 
 # --- members ------------------------------------------------------------------------
