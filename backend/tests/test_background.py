@@ -10,17 +10,9 @@ from app.tasks.email import send_welcome_email
 from app.tasks.maintenance import purge_expired
 from app.utils.db import execute, fetch_one
 from app.utils.redis_client import get_redis
+from tests.waits import wait_for
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
-
-
-def wait_for(predicate, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def test_registration_sends_the_welcome_email_through_the_worker(client, celery_worker, relay):

@@ -22,17 +22,9 @@ from app.tasks.email import message, send_test_email, send_welcome_email
 from app.utils.db import fetch_one
 from tests.conftest import _free_port
 from tests.logs import captured_logs
+from tests.waits import wait_for
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
-
-
-def wait_for(predicate, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
 
 
 def mails_to(relay, address):
