@@ -87,6 +87,19 @@ def test_a_refused_auth_fails_once_without_retry_and_is_counted(site, vps):
     assert wait_for(lambda: mail_failed_count(site, vps) == before + 1, 10)
 
 
+def test_a_welcome_task_run_twice_sends_one_mail(site, vps):
+    """A redelivered task (its worker killed after the relay's answer, before the
+    acknowledgement) is the same message queued again: the worker's record stops it."""
+    member = register(vps)
+    assert wait_for(lambda: relay_mails(member["email"]), 60), "no welcome mail at the relay"
+    vps.run("cd /srv/tdc/current && runuser -u tdc -- env TDC_ENV_FILE=/srv/tdc/shared/.env "
+            "venv/bin/celery -A app.tasks call tdc.send_welcome_email "
+            f"--args '[{member['id']}]'")
+    skipped = f"mail_skipped kind=welcome user_id={member['id']} "
+    assert wait_for(lambda: worker_journal(vps, skipped), 30), "the second run did not skip"
+    assert len(relay_mails(member["email"])) == 1
+
+
 def test_make_mail_test_sends_through_the_worker_and_reports_the_outcome(vps):
     to = f"ops-{uuid.uuid4().hex[:8]}@thedreamerscave.club"
     run = playbook("mail-test", "-e", f"app_mail_test_to={to}", timeout=180)
