@@ -15,7 +15,7 @@ GOOD_SECRET = "9f2c1e7a4b8d0f3e6a5c2b1d8e7f4a3c"  # 32 characters, random-lookin
 GOOD_JWT = "1d4e7a0b3c6f9e2d5a8b1c4f7e0d3a6b9c"
 # A production relay as a provider names it.
 RELAY = {"SMTP_HOST": "smtp.mailprovider.net", "SMTP_SECURITY": "starttls",
-         "SMTP_USERNAME": "tdc-sender", "SMTP_PASSWORD": "k3Jd9sPq2vXw7LmN"}
+         "SMTP_USERNAME": "tdc-sender", "SMTP_PASSWORD": "relay-password-for-these-tests"}
 
 
 @pytest.fixture
