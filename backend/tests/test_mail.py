@@ -37,6 +37,13 @@ def delivery(app, key):
                          "WHERE message_key = %s", (key,))
 
 
+def queue_welcome(app, user):
+    """Queue USER's welcome mail for the worker, as a registration does; return USER."""
+    with app.app_context():
+        send_welcome_email.delay(user["id"])
+    return user
+
+
 @pytest.fixture
 def retries():
     """(task id, reason) of each retry Celery schedules meanwhile (in-process worker)."""
@@ -131,9 +138,7 @@ def test_a_refused_auth_fails_once_without_retry_and_is_counted(app, client, mak
 def test_a_permanent_refusal_of_the_data_is_not_retried(app, make_user, relay, relay_switch,
                                                         celery_worker, retries):
     relay_switch("reject")
-    user = make_user()
-    with app.app_context():
-        send_welcome_email.delay(user["id"])
+    user = queue_welcome(app, make_user())
     assert wait_for(lambda: delivery(app, f"welcome:{user['id']}"))
     row = delivery(app, f"welcome:{user['id']}")
     assert (row["status"], row["attempts"]) == ("failed", 1)
@@ -145,9 +150,7 @@ def test_a_permanent_refusal_of_the_data_is_not_retried(app, make_user, relay, r
 def test_a_temporary_refusal_is_retried_then_delivered_once(app, make_user, relay, relay_switch,
                                                             celery_worker, retries):
     relay_switch("tempfail")
-    user = make_user()
-    with app.app_context():
-        send_welcome_email.delay(user["id"])
+    user = queue_welcome(app, make_user())
     assert wait_for(lambda: retries), "no retry after a 451"
     relay.handler.tempfail = False
     assert wait_for(lambda: mails_to(relay, user["email"]))
@@ -164,8 +167,8 @@ def test_a_relay_down_for_good_fails_after_the_last_retry_visibly(app, make_user
     user = make_user()
     relay.stop()
     try:
-        with captured_logs("tdc", level=logging.ERROR) as records, app.app_context():
-            send_welcome_email.delay(user["id"])
+        with captured_logs("tdc", level=logging.ERROR) as records:
+            queue_welcome(app, user)
             assert wait_for(lambda: delivery(app, f"welcome:{user['id']}"), seconds=30)
     finally:
         relay.start()
