@@ -195,12 +195,13 @@ def new_member(prefix: str = "e2e") -> dict[str, str]:
 
 
 def post_within_limits(vps: Vps, path: str, body: dict) -> requests.Response:
-    """POST BODY to PATH, waiting out the API's rate limit once when it answers 429."""
-    for _ in range(2):
+    """POST BODY to PATH, waiting out the API's rate limit when it answers 429 (a few
+    times: its Retry-After names when one slot frees up, which another client may take)."""
+    for attempt in range(4):
         answer = vps.session().post(vps.url(path), json=body, timeout=15)
-        if answer.status_code != 429:
+        if answer.status_code != 429 or attempt == 3:
             break
-        time.sleep(min(65, int(answer.headers.get("Retry-After", 60))))
+        time.sleep(min(65, int(answer.headers.get("Retry-After", 60)) + 1))
     return answer
 
 

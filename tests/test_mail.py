@@ -46,21 +46,27 @@ def test_the_worker_may_reach_the_relay_and_nothing_else(vps):
         "0.0.0.0/0", "::/0"]
 
 
-def test_the_welcome_mail_arrives_through_starttls_and_auth(site, vps):
+@pytest.fixture(scope="module")
+def welcomed(site, vps) -> dict:
+    """A member registered through the API whose welcome mail reached the relay."""
     member = register(vps)
     assert wait_for(lambda: relay_mails(member["email"]), 60), "no welcome mail at the relay"
-    [mail] = relay_mails(member["email"])
+    return member
+
+
+def test_the_welcome_mail_arrives_through_starttls_and_auth(vps, welcomed):
+    [mail] = relay_mails(welcomed["email"])
     assert mail["X-Relay-TLS"].startswith("starttls TLSv1.")
     assert mail["X-Relay-Auth"] == RELAY_USER
     assert mail["X-Relay-Peer"] == vps.address
     assert mail["Subject"] == "Welcome to The Dreamer's Cave"
-    assert f"Hello {member['username']}" in mail.get_content()
+    assert f"Hello {welcomed['username']}" in mail.get_content()
     # The worker logs the delivery once the relay's answer is in: a moment after the mail.
-    assert wait_for(lambda: worker_journal(vps, f"mail_sent kind=welcome user_id={member['id']} "),
+    assert wait_for(lambda: worker_journal(vps, f"mail_sent kind=welcome user_id={welcomed['id']} "),
                     15)
 
 
-def test_a_relay_outage_is_retried_and_the_mail_delivered_once(site, vps, relay_down):
+def test_a_relay_outage_is_retried_and_the_mail_delivered_once(vps, relay_down):
     member = register(vps)
     retried = f"mail_retry kind=welcome user_id={member['id']} "
     assert wait_for(lambda: worker_journal(vps, retried), 60), "no retry while the relay was down"
@@ -87,17 +93,15 @@ def test_a_refused_auth_fails_once_without_retry_and_is_counted(site, vps):
     assert wait_for(lambda: mail_failed_count(site, vps) == before + 1, 10)
 
 
-def test_a_welcome_task_run_twice_sends_one_mail(site, vps):
+def test_a_welcome_task_run_twice_sends_one_mail(vps, welcomed):
     """A redelivered task (its worker killed after the relay's answer, before the
     acknowledgement) is the same message queued again: the worker's record stops it."""
-    member = register(vps)
-    assert wait_for(lambda: relay_mails(member["email"]), 60), "no welcome mail at the relay"
     vps.run("cd /srv/tdc/current && runuser -u tdc -- env TDC_ENV_FILE=/srv/tdc/shared/.env "
             "venv/bin/celery -A app.tasks call tdc.send_welcome_email "
-            f"--args '[{member['id']}]'")
-    skipped = f"mail_skipped kind=welcome user_id={member['id']} "
+            f"--args '[{welcomed['id']}]'")
+    skipped = f"mail_skipped kind=welcome user_id={welcomed['id']} "
     assert wait_for(lambda: worker_journal(vps, skipped), 30), "the second run did not skip"
-    assert len(relay_mails(member["email"])) == 1
+    assert len(relay_mails(welcomed["email"])) == 1
 
 
 def test_make_mail_test_sends_through_the_worker_and_reports_the_outcome(vps):

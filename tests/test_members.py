@@ -3,12 +3,12 @@
 import json
 import uuid
 
-from ops import new_member, relay_mails, wait_for
+from ops import new_member, post_within_limits, relay_mails, wait_for
 
 
 def test_registration_runs_the_welcome_email_task(site, vps):
     member = new_member()
-    response = site.post(vps.url("/api/v1/auth/register"), json=member, timeout=15)
+    response = post_within_limits(vps, "/api/v1/auth/register", member)
     assert response.status_code == 201, response.text
     assert response.json()["data"]["email"] == member["email"]
     # The stand-in relay on the host side (tests/test_mail.py: how it came there).
@@ -20,8 +20,7 @@ def test_registration_runs_the_welcome_email_task(site, vps):
 
 def test_member_logs_in_and_the_app_sees_the_real_client(site, vps):
     member = new_member()
-    assert site.post(vps.url("/api/v1/auth/register"), json=member,
-                     timeout=15).status_code == 201
+    assert post_within_limits(vps, "/api/v1/auth/register", member).status_code == 201
     request_id = f"e2e-{uuid.uuid4().hex}"
     login = site.post(vps.url("/api/v1/auth/login"), timeout=15,
                       json={"email": member["email"], "password": member["password"]},
