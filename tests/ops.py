@@ -178,6 +178,12 @@ def relay_refusing(switch: str) -> Iterator[None]:
         control.unlink(missing_ok=True)
 
 
+def queue_welcome(vps: Vps, user_id: int) -> None:
+    """Queue USER_ID's welcome mail on the VPS (`celery call`, as the app's user)."""
+    vps.run("cd /srv/tdc/current && runuser -u tdc -- env TDC_ENV_FILE=/srv/tdc/shared/.env "
+            f"venv/bin/celery -A app.tasks call tdc.send_welcome_email --args '[{int(user_id)}]'")
+
+
 def worker_journal(vps: Vps, grep: str, since: str = "-10min") -> list[str]:
     """The Celery worker's journal lines matching GREP (a regular expression)."""
     lines = vps.run(f"journalctl -u tdc-celery-worker -o cat --no-pager --since {since} "

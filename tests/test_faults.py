@@ -6,12 +6,10 @@ import shlex
 import time
 
 import pytest
-from ops import new_member, relay_mails, role_defaults, wait_for
+from ops import new_member, queue_welcome, relay_mails, role_defaults, wait_for
 
 pytestmark = pytest.mark.disruptive
 
-QUEUE_WELCOME = ("cd /srv/tdc/current && runuser -u tdc -- env TDC_ENV_FILE=/srv/tdc/shared/.env "
-                 "venv/bin/celery -A app.tasks call tdc.send_welcome_email --args '[{user_id}]'")
 # A welcome mail is sent once: forgetting its record lets the next task send it again.
 FORGET_WELCOME = "mariadb {database} -e {statement}"
 
@@ -57,11 +55,11 @@ def test_the_site_recovers(site, vps, member_id, token, name, command, bound, qu
     vps.run(FORGET_WELCOME.format(database=role_defaults("mysql")["mysql_app_database"],
                                   statement=shlex.quote(forget)))
     if queue_first:
-        vps.run(QUEUE_WELCOME.format(user_id=user_id))
+        queue_welcome(vps, user_id)
     started = time.monotonic()
     vps.run(command)
     if not queue_first:
-        vps.run(QUEUE_WELCOME.format(user_id=user_id))
+        queue_welcome(vps, user_id)
 
     vps.wait_until_ready(seconds=bound)
     recovered = time.monotonic() - started

@@ -11,6 +11,7 @@ from ops import (
     output,
     playbook,
     post_within_limits,
+    queue_welcome,
     relay_mails,
     relay_refusing,
     vps_sh,
@@ -96,9 +97,7 @@ def test_a_refused_auth_fails_once_without_retry_and_is_counted(site, vps):
 def test_a_welcome_task_run_twice_sends_one_mail(vps, welcomed):
     """A redelivered task (its worker killed after the relay's answer, before the
     acknowledgement) is the same message queued again: the worker's record stops it."""
-    vps.run("cd /srv/tdc/current && runuser -u tdc -- env TDC_ENV_FILE=/srv/tdc/shared/.env "
-            "venv/bin/celery -A app.tasks call tdc.send_welcome_email "
-            f"--args '[{welcomed['id']}]'")
+    queue_welcome(vps, welcomed["id"])
     skipped = f"mail_skipped kind=welcome user_id={welcomed['id']} "
     assert wait_for(lambda: worker_journal(vps, skipped), 30), "the second run did not skip"
     assert len(relay_mails(welcomed["email"])) == 1
