@@ -139,6 +139,11 @@ restore: ops-venv ## Put a dump back on INVENTORY: make restore FILE=backups/<ho
 	@test -f "$(FILE)" || { echo "make restore FILE=<a dump fetched by make backup>" >&2; exit 2; }
 	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/restore.yml -e backup_restore_file=$(abspath $(FILE)) $(ARGS)
 
+.PHONY: mail-test
+mail-test: ops-venv ## Send one test mail through INVENTORY's worker and relay: make mail-test TO=address
+	@test -n "$(TO)" || { echo "make mail-test TO=<the address the test mail goes to>" >&2; exit 2; }
+	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/mail-test.yml -e app_mail_test_to='$(TO)' $(ARGS)
+
 .PHONY: bench
 bench: ops-venv ## Benchmark the local VPS: nginx vs gunicorn, microcache, deploy times (recreates it)
 	@scripts/apt-ensure wrk
@@ -151,7 +156,7 @@ lint: lint-python lint-lock lint-ops ## Every linter: ruff, yamllint, ansible-li
 
 .PHONY: lint-python
 lint-python: venv
-	$(BIN)/ruff check backend tests
+	$(BIN)/ruff check backend tests local-vps
 
 # The lock files still resolve from requirements*.in as they are (same pins, same hashes):
 # an edited .in file without `make lock` fails here.
@@ -169,7 +174,7 @@ lint-ops: ops-venv
 	$(OPS)/yamllint -c ansible/.yamllint ansible/
 	$(OPS)/ansible-lint --offline -c ansible/.ansible-lint ansible/
 	for inventory in $(LOCAL_INVENTORY) ansible/inventories/production; do \
-	  for playbook in site deploy rollback backup restore lint-nginx; do \
+	  for playbook in site deploy rollback backup restore mail-test lint-nginx; do \
 	    $(OPS)/ansible-playbook -i $$inventory ansible/$$playbook.yml --syntax-check; \
 	  done; \
 	done

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # A throwaway Debian 12 VPS on this machine: systemd as PID 1 under systemd-nspawn in
 # its own network namespace, plus what stands in for the internet around it (an apt
-# proxy, an ACME CA, a DNS responder for that CA). The Ansible playbooks provision it
-# exactly as they provision the production VPS.
+# proxy, an ACME CA, a DNS responder for that CA, the mail provider's relay). The
+# Ansible playbooks provision it exactly as they provision the production VPS.
 #
-# usage: local-vps/vps.sh start|stop|ssh [CMD...]|info|status
+# usage: local-vps/vps.sh start|stop|ssh [CMD...]|info|status|relay-start|relay-stop
 # Everything needs root. State lives in .local-vps/ at the repo root; the rootfs
 # tarball is cached in ${XDG_CACHE_HOME:-~/.cache}/tdc-local-vps/.
 set -euo pipefail
@@ -28,12 +28,20 @@ acme_mgmt_port=15000     # pebble management API (roots, intermediates)
 dns_port=8053            # pebble-challtestsrv DNS, used by pebble's validation only
 dns_mgmt_port=8055       # pebble-challtestsrv management API
 site_names=(thedreamerscave.club www.thedreamerscave.club)
+# The stand-in mail relay (local-vps/relay.py), as the local inventory names it:
+# STARTTLS on 587, implicit TLS on 465, AUTH as relay_user with the password the
+# inventory generates into .local-vps/secrets/app_smtp_password.
+relay_name=relay.local-vps.test
+relay_port=587
+relay_tls_port=465
+relay_user=tdc-relay
 
 suite=bookworm
 # Bump rootfs_rev when build_rootfs_tarball changes what goes into the tarball.
 rootfs_rev=2
 rootfs_packages=systemd,systemd-sysv,dbus,openssh-server,python3,python3-apt,sudo,iproute2,ca-certificates,curl,gnupg,procps,less,netbase
-host_packages=(debootstrap systemd-container apt-cacher-ng pebble zstd iproute2 openssh-client curl openssl)
+host_packages=(debootstrap systemd-container apt-cacher-ng pebble zstd iproute2 openssh-client curl openssl
+  python3-aiosmtpd)
 
 rootfs=$state/rootfs
 pids=$state/pids
@@ -353,6 +361,25 @@ save_pebble_roots() {
   done
 }
 
+# --- the mail provider's relay: TLS and AUTH required, mail kept in a Maildir ---
+
+relay_listens() {
+  (exec 3<>"/dev/tcp/$host_ip/$relay_port") 2>/dev/null
+}
+
+ensure_relay() {
+  local dir=$state/relay
+  running_pid relay >/dev/null && return 0
+  # Debian's python3-aiosmtpd. Its CA (relay/ca.pem) goes to the VPS as SMTP_CA_FILE
+  # (the local inventory); the mail it accepts goes to relay/maildir/.
+  /usr/bin/python3 "$here/relay.py" cert "$dir" "$relay_name" "$host_ip" || die "no certificate for the relay"
+  mkdir -p "$state/secrets"
+  spawn relay /usr/bin/python3 -u "$here/relay.py" serve --host "$host_ip" --starttls-port "$relay_port" \
+    --tls-port "$relay_tls_port" --dir "$dir" --user "$relay_user" \
+    --password-file "$state/secrets/app_smtp_password"
+  wait_for 10 relay_listens || die "the relay did not listen; see $logs/relay.log"
+}
+
 # --- the VPS itself ---
 
 vps_ssh() {
@@ -408,6 +435,7 @@ cmd_start() {
   ensure_proxy
   ensure_dns
   ensure_pebble
+  ensure_relay
   ensure_vps
   log "started in $((SECONDS - t0)) s"
   cmd_info
@@ -417,6 +445,7 @@ cmd_stop() {
   [ "$(id -u)" -eq 0 ] || die "run as root"
   if [ -d "$state" ]; then
     stop_vps
+    terminate relay
     terminate pebble
     terminate challtestsrv
     terminate apt-cacher-ng
@@ -449,7 +478,8 @@ cmd_info() {
 # Exit 0 when everything runs, 3 (as `systemctl status` does) when anything does not.
 cmd_status() {
   local row what pid rc=0 sys
-  for row in "vps boot-loop" "vps nspawn" "proxy apt-cacher-ng" "acme pebble" "dns challtestsrv"; do
+  for row in "vps boot-loop" "vps nspawn" "proxy apt-cacher-ng" "acme pebble" "dns challtestsrv" \
+    "mail relay"; do
     what=${row#* }
     if pid=$(running_pid "$what"); then
       printf '%-6s %-14s running  pid %s\n' "${row%% *}" "$what" "$pid"
@@ -484,8 +514,11 @@ main() {
     ssh) cmd_ssh "$@" ;;
     info) cmd_info ;;
     status) cmd_status ;;
+    # The relay alone, for the tests of an outage: stopped, its port refuses connections.
+    relay-start) with_lock ensure_relay ;;
+    relay-stop) with_lock terminate relay ;;
     *)
-      echo "usage: $0 start|stop|ssh [CMD...]|info|status" >&2
+      echo "usage: $0 start|stop|ssh [CMD...]|info|status|relay-start|relay-stop" >&2
       exit 2
       ;;
   esac

@@ -7,6 +7,9 @@ thedreamerscave.club and www resolve to the VPS for this process only, so TLS is
 verified exactly as a browser would (SNI, hostname, the CA's chain).
 """
 
+import email
+import email.policy
+import mailbox
 import os
 import re
 import shlex
@@ -18,6 +21,8 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,6 +151,56 @@ def wait_for(predicate, seconds: float, interval: float = 1) -> bool:
     return False
 
 
+# --- the stand-in mail relay (local-vps/relay.py, on the host side of the VPS) ---------
+
+RELAY_DIR = REPO / ".local-vps" / "relay"
+RELAY_USER = "tdc-relay"  # vps.sh's relay_user, the local inventory's app_smtp_username
+
+
+def relay_mails(to: str) -> list[email.message.EmailMessage]:
+    """The mails the stand-in relay accepted for TO, oldest first, with its X-Relay-*
+    headers: X-Relay-TLS (starttls or tls, and the version), X-Relay-Auth, X-Relay-Peer."""
+    box = mailbox.Maildir(RELAY_DIR / "maildir", create=False)
+    found = []
+    for key in sorted(box.keys()):  # a Maildir key starts with its delivery time
+        with box.get_file(key) as f:
+            message = email.message_from_binary_file(f, policy=email.policy.default)
+        if f"to=<{to}>" in message["X-Relay-Envelope"]:
+            found.append(message)
+    return found
+
+
+def vps_sh(*args: str) -> None:
+    """local-vps/vps.sh ARGS for this VPS (LOCAL_VPS_NAME and _NET come along)."""
+    subprocess.run([str(REPO / "local-vps" / "vps.sh"), *args], check=True, timeout=60,
+                   capture_output=True)
+
+
+@contextmanager
+def relay_refusing(switch: str) -> Iterator[None]:
+    """The relay refuses meanwhile: `refuse-auth` (535 to AUTH), `tempfail` (451 to the
+    data) or `reject` (554 to the data)."""
+    control = RELAY_DIR / switch
+    control.touch()
+    try:
+        yield
+    finally:
+        control.unlink(missing_ok=True)
+
+
+def queue_welcome(vps: Vps, user_id: int) -> None:
+    """Queue USER_ID's welcome mail on the VPS (`celery call`, as the app's user)."""
+    vps.run("cd /srv/tdc/current && runuser -u tdc -- env TDC_ENV_FILE=/srv/tdc/shared/.env "
+            f"venv/bin/celery -A app.tasks call tdc.send_welcome_email --args '[{int(user_id)}]'")
+
+
+def worker_journal(vps: Vps, grep: str, since: str = "-10min") -> list[str]:
+    """The Celery worker's journal lines matching GREP (a regular expression)."""
+    lines = vps.run(f"journalctl -u tdc-celery-worker -o cat --no-pager --since {since} "
+                    f"--grep {shlex.quote(grep)} || true")
+    return [line for line in lines.splitlines() if line and not line.startswith("-- ")]
+
+
 # --- members ------------------------------------------------------------------------
 
 
@@ -156,12 +211,13 @@ def new_member(prefix: str = "e2e") -> dict[str, str]:
 
 
 def post_within_limits(vps: Vps, path: str, body: dict) -> requests.Response:
-    """POST BODY to PATH, waiting out the API's rate limit once when it answers 429."""
-    for _ in range(2):
+    """POST BODY to PATH, waiting out the API's rate limit when it answers 429 (a few
+    times: its Retry-After names when one slot frees up, which another client may take)."""
+    for attempt in range(4):
         answer = vps.session().post(vps.url(path), json=body, timeout=15)
-        if answer.status_code != 429:
+        if answer.status_code != 429 or attempt == 3:
             break
-        time.sleep(min(65, int(answer.headers.get("Retry-After", 60))))
+        time.sleep(min(65, int(answer.headers.get("Retry-After", 60)) + 1))
     return answer
 
 

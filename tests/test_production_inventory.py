@@ -20,7 +20,19 @@ PRODUCTION = str(REPO / "ansible" / "inventories" / "production")
 VAULT_NAMES = list(yaml.safe_load(
     (Path(PRODUCTION) / "group_vars" / "all" / "vault.yml.example").read_text()))
 # Files the production settings differ on: a real run would rewrite them.
-WATCHED = "/srv/tdc/shared/.env /etc/apt/apt.conf.d/01proxy /etc/letsencrypt/acme-ca.pem"
+WATCHED = ("/srv/tdc/shared/.env /srv/tdc/shared/relay-hosts /etc/apt/apt.conf.d/01proxy "
+           "/etc/letsencrypt/acme-ca.pem")
+
+
+def vault_value(name: str) -> str | int:
+    """A generated, placeholder-free value for the vault's NAME, of the kind it holds."""
+    if name.endswith("_email"):
+        return f"{name.removeprefix('vault_')}@thedreamerscave.club"
+    if name.endswith("_smtp_host"):
+        return "smtp.mailprovider.net"
+    if name.endswith("_port"):
+        return 587
+    return secrets.token_urlsafe(36)
 
 
 def task_result(stdout: str, task: str) -> str:
@@ -31,9 +43,9 @@ def task_result(stdout: str, task: str) -> str:
 
 
 def test_site_in_check_mode_with_production_settings_fails_no_task(vps, tmp_path):
-    settings = {name: (f"{name.removeprefix('vault_')}@thedreamerscave.club"
-                       if name.endswith("_email") else secrets.token_urlsafe(36))
-                for name in VAULT_NAMES}
+    settings = {name: vault_value(name) for name in VAULT_NAMES}
+    # The relay's addresses, which production states in its vars.yml (documentation's).
+    settings["app_smtp_relay_addresses"] = ["203.0.113.25"]
     # Production's way in: the deploy user with sudo, here by the local VPS's key (which
     # its deploy user takes), with the local VPS's SSH options (VPS_SSH less ssh and host).
     key = vps.ssh_prefix[vps.ssh_prefix.index("-i") + 1]

@@ -31,6 +31,8 @@ expect_failure() {
 # The local inventory's state in a scratch dir, not .local-vps: its SSH key (the deploy
 # user's), and the secrets it generates.
 mkdir -p "$tmp/state/ssh" && ssh-keygen -q -t ed25519 -N '' -f "$tmp/state/ssh/id_ed25519"
+# The stand-in relay's CA, which the local inventory reads (its content is not checked).
+mkdir -p "$tmp/state/relay" && : >"$tmp/state/relay/ca.pem"
 
 # A local inventory without app_secret_key.
 cp -r "$repo/ansible/inventories/local" "$tmp/inventory"
@@ -61,13 +63,35 @@ expect_failure "migrations password = app password" "mysql_migrate_password must
 # Ansible would lock itself out.
 vault=$tmp/vault.yml
 for name in app_secret_key app_jwt_secret_key app_admin_password mysql_app_password \
-  mysql_migrate_password redis_password; do
+  mysql_migrate_password redis_password app_smtp_password; do
   echo "vault_$name: $(openssl rand -hex 20)"
 done >"$vault"
 printf '%s\n' "vault_app_admin_email: admin@thedreamerscave.club" \
-  "vault_tls_acme_email: hostmaster@thedreamerscave.club" >>"$vault"
+  "vault_tls_acme_email: hostmaster@thedreamerscave.club" \
+  "vault_app_smtp_host: smtp.mailprovider.net" "vault_app_smtp_port: 587" \
+  "vault_app_smtp_username: tdc-sender" >>"$vault"
+relay=(-e '{"app_smtp_relay_addresses": ["203.0.113.25"]}')
 expect_failure "production without a deploy key" "set hardening_deploy_authorized_keys" \
+  -i "$repo/ansible/inventories/production" -e @"$vault" "${relay[@]}" "$repo/ansible/site.yml"
+
+# Production with everything but the mail relay: each missing setting is named.
+expect_failure "production without the relay's addresses" "app_smtp_relay_addresses must list the mail relay's IP" \
   -i "$repo/ansible/inventories/production" -e @"$vault" "$repo/ansible/site.yml"
+expect_failure "production with a relay name for an address" "app_smtp_relay_addresses must list" \
+  -i "$repo/ansible/inventories/production" -e @"$vault" \
+  -e '{"app_smtp_relay_addresses": ["smtp.mailprovider.net"]}' "$repo/ansible/site.yml"
+expect_failure "production without a relay host" "app_smtp_host is empty" \
+  -i "$repo/ansible/inventories/production" -e @"$vault" "${relay[@]}" -e vault_app_smtp_host= \
+  "$repo/ansible/site.yml"
+expect_failure "production without a relay user" "app_smtp_username is empty" \
+  -i "$repo/ansible/inventories/production" -e @"$vault" "${relay[@]}" -e vault_app_smtp_username= \
+  "$repo/ansible/site.yml"
+expect_failure "production without a relay password" "app_smtp_password is missing or shorter than 8" \
+  -i "$repo/ansible/inventories/production" -e @"$vault" "${relay[@]}" -e vault_app_smtp_password= \
+  "$repo/ansible/site.yml"
+expect_failure "production with the example's relay" "app_smtp_host holds a placeholder value" \
+  -i "$repo/ansible/inventories/production" -e @"$vault" "${relay[@]}" \
+  -e vault_app_smtp_host=smtp.example.invalid "$repo/ansible/site.yml"
 
 # Production without its vault file: the vault variable is named.
 expect_failure "production without vault.yml" "vault_app_secret_key" \

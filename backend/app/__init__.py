@@ -71,11 +71,13 @@ def create_app(config_class: type[BaseConfig] | BaseConfig | None = None) -> Fla
 
     register_error_handlers(app)
 
-    # Operator commands (flask --app wsgi db ...)
+    # Operator commands (flask --app wsgi db|users|mail ...)
     from app.cli import register_cli
+    from app.cli_mail import register_mail_cli
     from app.cli_users import register_users_cli
 
     register_cli(app)
     register_users_cli(app)
+    register_mail_cli(app)
 
     return app

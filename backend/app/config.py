@@ -23,6 +23,11 @@ PLACEHOLDER_MARKERS = ("change-me", "changeme", "change_me", "placeholder", "exa
                        "replace-me", "insecure", "dev-secret", "not-a-secret", "xxxx")
 MIN_SECRET_LENGTH = 32
 
+# How the app talks to its mail relay: STARTTLS on the submission port, implicit TLS, or
+# (development and tests only) plain SMTP. The port follows unless SMTP_PORT says otherwise.
+SMTP_SECURITY_PORTS = {"starttls": 587, "tls": 465, "plain": 25}
+MIN_SMTP_PASSWORD_LENGTH = 8
+
 
 class ConfigError(RuntimeError):
     """A setting is missing or unsafe; the message names it."""
@@ -63,6 +68,11 @@ class BaseConfig:
     ENV_NAME = "base"
     DEBUG = False
     TESTING = False
+    # The relay is named by the environment; only development may fall back to a local,
+    # plain SMTP server (see DevelopmentConfig).
+    DEFAULT_SMTP_HOST: str | None = None
+    DEFAULT_SMTP_SECURITY = "starttls"
+    ALLOWED_SMTP_SECURITY = ("starttls", "tls")
 
     def __init__(self) -> None:
         load_env_file()
@@ -97,19 +107,53 @@ class BaseConfig:
         # Seconds each process reuses one readiness result (0: check on every request).
         self.READINESS_CACHE_SECONDS = float(_env("READINESS_CACHE_SECONDS", "2"))
 
-        self.SMTP_HOST = _env("SMTP_HOST", "localhost")
-        self.SMTP_PORT = _env_int("SMTP_PORT", 25)
+        # Outgoing mail: an authenticated submission relay (a transactional-mail provider).
+        self.SMTP_SECURITY = (_env("SMTP_SECURITY", self.DEFAULT_SMTP_SECURITY) or "").lower()
+        self.SMTP_HOST = _env("SMTP_HOST", self.DEFAULT_SMTP_HOST)
+        self.SMTP_PORT = _env_int("SMTP_PORT", SMTP_SECURITY_PORTS.get(self.SMTP_SECURITY, 587))
+        self.SMTP_USERNAME = _env("SMTP_USERNAME")
+        self.SMTP_PASSWORD = _env("SMTP_PASSWORD")
+        # The CA bundle that verifies the relay's certificate (unset: the system's store).
+        self.SMTP_CA_FILE = _env("SMTP_CA_FILE")
+        # Seconds each connect, command and answer may take.
+        self.SMTP_TIMEOUT = float(_env("SMTP_TIMEOUT", "20"))
         self.MAIL_FROM = _env("MAIL_FROM", "The Dreamer's Cave <no-reply@thedreamerscave.club>")
+        # Transient failures (4xx, connection errors) retry this often, the delay doubling
+        # from MAIL_RETRY_DELAY up to MAIL_RETRY_DELAY_MAX seconds (about 2.5 hours in all
+        # by default). The cap stays below the broker's visibility timeout (an hour).
+        self.MAIL_RETRY_LIMIT = _env_int("MAIL_RETRY_LIMIT", 10)
+        self.MAIL_RETRY_DELAY = float(_env("MAIL_RETRY_DELAY", "30"))
+        self.MAIL_RETRY_DELAY_MAX = float(_env("MAIL_RETRY_DELAY_MAX", "1800"))
 
     def validate(self) -> None:
         """Refuse settings that cannot work; production adds its secret checks."""
         if self.DB_POOL_SIZE < 1:
             raise ConfigError("DB_POOL_SIZE must be at least 1")
+        self.validate_mail()
+
+    def validate_mail(self) -> None:
+        """Refuse a relay the app could not send through safely."""
+        if self.SMTP_SECURITY not in self.ALLOWED_SMTP_SECURITY:
+            allowed = ", ".join(self.ALLOWED_SMTP_SECURITY)
+            raise ConfigError(f"SMTP_SECURITY must be one of {allowed} in {self.ENV_NAME}, "
+                              f"got {self.SMTP_SECURITY!r}")
+        if not 0 < self.SMTP_PORT < 65536:
+            raise ConfigError(f"SMTP_PORT must be a TCP port, got {self.SMTP_PORT}")
+        if bool(self.SMTP_USERNAME) != bool(self.SMTP_PASSWORD):
+            raise ConfigError("SMTP_USERNAME and SMTP_PASSWORD are set together or not at all")
+        if self.SMTP_CA_FILE and not os.path.isfile(self.SMTP_CA_FILE):
+            raise ConfigError(f"SMTP_CA_FILE names no file: {self.SMTP_CA_FILE}")
+        if self.MAIL_RETRY_LIMIT < 0 or self.MAIL_RETRY_DELAY <= 0:
+            raise ConfigError("MAIL_RETRY_LIMIT must be >= 0 and MAIL_RETRY_DELAY > 0")
 
 
 class DevelopmentConfig(BaseConfig):
     ENV_NAME = "development"
     DEBUG = True
+    # `make run` has no relay: a local SMTP server on localhost:25 may take the mail.
+    DEFAULT_SMTP_HOST = "localhost"
+    DEFAULT_SMTP_SECURITY = "plain"
+    ALLOWED_SMTP_SECURITY = ("starttls", "tls", "plain")
 
     def __init__(self) -> None:
         super().__init__()
@@ -135,6 +179,13 @@ class ProductionConfig(BaseConfig):
         if self.SECRET_KEY == self.JWT_SECRET_KEY:
             raise ConfigError("JWT_SECRET_KEY must differ from SECRET_KEY")
 
+    def validate_mail(self) -> None:
+        # Production sends only through an authenticated relay over TLS.
+        for name in ("SMTP_HOST", "SMTP_USERNAME", "MAIL_FROM"):
+            check_setting(name, getattr(self, name))
+        check_secret("SMTP_PASSWORD", self.SMTP_PASSWORD, MIN_SMTP_PASSWORD_LENGTH)
+        super().validate_mail()
+
 
 def check_secret(name: str, value: str | None, min_length: int) -> None:
     """Raise ConfigError naming `name` when the secret is missing, short or a placeholder."""
@@ -146,6 +197,15 @@ def check_secret(name: str, value: str | None, min_length: int) -> None:
     lowered = value.lower()
     if any(marker in lowered for marker in PLACEHOLDER_MARKERS):
         raise ConfigError(f"{name} is a placeholder value: set a generated secret")
+
+
+def check_setting(name: str, value: str | None) -> None:
+    """Raise ConfigError naming `name` when the setting is missing or an example's value."""
+    if not value:
+        raise ConfigError(f"{name} is not set: name the mail relay's (see README)")
+    lowered = value.lower()
+    if any(marker in lowered for marker in PLACEHOLDER_MARKERS):
+        raise ConfigError(f"{name} is a placeholder value: set the relay's real one")
 
 
 CONFIGS = {

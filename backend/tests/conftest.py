@@ -1,18 +1,19 @@
-"""Fixtures: a throwaway MariaDB and Redis per test session, a real Celery worker.
+"""Fixtures: a throwaway MariaDB, Redis and mail relay per test session, a real Celery worker.
 
 pytest-mysql and pytest-redis start the servers from Debian's packages in pytest's temp
 dir; nothing relies on a system service. The app connects as an unprivileged user over
 TCP, like production's app user.
 """
 
+import importlib.util
 import itertools
 import os
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import mysql.connector
 import pytest
-from aiosmtpd.controller import Controller
 from celery.contrib.testing.worker import start_worker
 from pytest_mysql import factories as mysql_factories
 from pytest_redis import factories as redis_factories
@@ -24,6 +25,7 @@ from app import create_app
 from app.config import TestingConfig as AppTestingConfig
 from app.utils import migrate
 
+REPO_DIR = Path(__file__).resolve().parents[2]
 DB_NAME = "tdc_test"
 DB_USER = "tdc_app"
 DB_PASSWORD = "test-only-password"
@@ -55,27 +57,42 @@ def mariadb(mysql_proc):
     return mysql_proc
 
 
-class MailSink:
-    """A real SMTP server on loopback that keeps what it receives; can be stopped and
-    started again on the same port to simulate an outage."""
+def _load_relay_module():
+    """local-vps/relay.py, the stand-in relay the local VPS runs too."""
+    path = REPO_DIR / "local-vps" / "relay.py"
+    spec = importlib.util.spec_from_file_location("standin_relay", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    def __init__(self) -> None:
-        self.messages: list[dict[str, object]] = []
-        self.port = _free_port()
-        self._controller: Controller | None = None
 
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append({"to": envelope.rcpt_tos,
-                              "body": envelope.content.decode("utf-8", "replace")})
-        return "250 Message accepted for delivery"
+standin = _load_relay_module()
+RELAY_USER = "tdc-relay-user"
+RELAY_PASSWORD = "test-only-relay-password"
+
+
+class StandInRelay:
+    """The stand-in of the mail provider on loopback: STARTTLS and implicit TLS, AUTH
+    required, a certificate from a CA made for the session. Stopped and started again on
+    the same ports to make an outage; its handler's switches refuse AUTH or the data."""
+
+    def __init__(self, directory) -> None:
+        standin.make_certificates(directory, "localhost", "127.0.0.1")
+        self.ca_file = str(directory / "ca.pem")
+        self.handler = standin.RelayHandler(RELAY_USER, RELAY_PASSWORD)
+        self.starttls_port, self.tls_port = _free_port(), _free_port()
+        self._relay = standin.Relay(self.handler, "127.0.0.1", self.starttls_port,
+                                    self.tls_port, directory / "cert.pem", directory / "key.pem")
+
+    @property
+    def messages(self) -> list[dict[str, object]]:
+        return self.handler.messages
 
     def start(self) -> None:
-        # A stopped aiosmtpd Controller cannot start again: make a new one.
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
+        self._relay.start()
 
     def stop(self) -> None:
-        self._controller.stop()
+        self._relay.stop()
 
 
 def _free_port() -> int:
@@ -85,16 +102,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def smtp_sink() -> Iterator[MailSink]:
-    """The SMTP server the welcome email goes to."""
-    sink = MailSink()
-    sink.start()
-    yield sink
-    sink.stop()
+def relay(tmp_path_factory) -> Iterator[StandInRelay]:
+    """The relay the app sends its mail through."""
+    stand_in = StandInRelay(tmp_path_factory.mktemp("relay"))
+    stand_in.start()
+    yield stand_in
+    stand_in.stop()
 
 
 @pytest.fixture(scope="session")
-def service_env(mariadb, redis_proc, smtp_sink) -> Iterator[dict[str, str]]:
+def service_env(mariadb, redis_proc, relay) -> Iterator[dict[str, str]]:
     """Environment variables pointing the app at the throwaway servers."""
     env = {
         "FLASK_ENV": "testing",
@@ -109,8 +126,18 @@ def service_env(mariadb, redis_proc, smtp_sink) -> Iterator[dict[str, str]]:
         "LOG_LEVEL": "WARNING",
         # Tests stop and start the servers: each readiness check must see the state now.
         "READINESS_CACHE_SECONDS": "0",
-        "SMTP_HOST": "127.0.0.1",
-        "SMTP_PORT": str(smtp_sink.port),
+        # The production path: STARTTLS, the relay's certificate verified, AUTH.
+        "SMTP_HOST": "localhost",
+        "SMTP_PORT": str(relay.starttls_port),
+        "SMTP_SECURITY": "starttls",
+        "SMTP_USERNAME": RELAY_USER,
+        "SMTP_PASSWORD": RELAY_PASSWORD,
+        "SMTP_CA_FILE": relay.ca_file,
+        "SMTP_TIMEOUT": "5",
+        # Retries within a test's patience: 0.1-0.2 s, 0.2-0.4 s, ... up to 0.5-1 s.
+        "MAIL_RETRY_LIMIT": "5",
+        "MAIL_RETRY_DELAY": "0.2",
+        "MAIL_RETRY_DELAY_MAX": "1",
     }
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():

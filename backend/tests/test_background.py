@@ -10,28 +10,20 @@ from app.tasks.email import send_welcome_email
 from app.tasks.maintenance import purge_expired
 from app.utils.db import execute, fetch_one
 from app.utils.redis_client import get_redis
+from tests.waits import wait_for
 
 pytestmark = pytest.mark.usefixtures("clean_tables")
 
 
-def wait_for(predicate, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
-def test_registration_sends_the_welcome_email_through_the_worker(client, celery_worker,
-                                                                smtp_sink):
-    before = len(smtp_sink.messages)
+def test_registration_sends_the_welcome_email_through_the_worker(client, celery_worker, relay):
+    before = len(relay.messages)
     response = client.post("/api/v1/auth/register", json={
         "email": "nova@example.com", "username": "nova", "password": "long enough pw"})
     assert response.status_code == 201
-    assert wait_for(lambda: len(smtp_sink.messages) > before)
-    message = smtp_sink.messages[-1]
+    assert wait_for(lambda: len(relay.messages) > before)
+    message = relay.messages[-1]
     assert message["to"] == ["nova@example.com"]
+    assert (message["tls"], message["login"]) == ("starttls", "tdc-relay-user")
     assert "Welcome to The Dreamer's Cave" in message["body"]
     assert "Hello nova" in message["body"]
 
@@ -46,29 +38,28 @@ def test_registration_succeeds_while_the_broker_is_down(client, redis_proc):
     assert response.status_code == 201
 
 
-def test_an_smtp_outage_is_retried_until_the_mail_goes_out(app, make_user, celery_worker,
-                                                           smtp_sink):
+def test_an_smtp_outage_is_retried_until_the_mail_goes_out(app, make_user, celery_worker, relay):
     user = make_user()
-    before = len(smtp_sink.messages)
+    before = len(relay.messages)
     retries = []  # (task id, why) of each retry Celery schedules; the worker runs in-process
 
     def count_retry(request=None, reason=None, **_):
         retries.append((request.id, repr(reason)))
 
     task_retry.connect(count_retry, weak=False)
-    smtp_sink.stop()
+    relay.stop()
     try:
         with app.app_context():
             task_id = send_welcome_email.delay(user["id"]).id
         assert wait_for(lambda: retries, seconds=10), "no retry while the SMTP port was closed"
-        assert len(smtp_sink.messages) == before
+        assert len(relay.messages) == before
     finally:
-        smtp_sink.start()
+        relay.start()
     try:
-        assert wait_for(lambda: len(smtp_sink.messages) > before, seconds=30)
+        assert wait_for(lambda: len(relay.messages) > before, seconds=30)
     finally:
         task_retry.disconnect(count_retry)
-    assert smtp_sink.messages[-1]["to"] == [user["email"]]
+    assert relay.messages[-1]["to"] == [user["email"]]
     assert {task for task, _ in retries} == {task_id}, retries
     assert all("Connection refused" in why or "ConnectionRefused" in why for _, why in retries)
 

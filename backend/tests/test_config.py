@@ -13,6 +13,9 @@ from app.config import TestingConfig as AppTestingConfig
 
 GOOD_SECRET = "9f2c1e7a4b8d0f3e6a5c2b1d8e7f4a3c"  # 32 characters, random-looking
 GOOD_JWT = "1d4e7a0b3c6f9e2d5a8b1c4f7e0d3a6b9c"
+# A production relay as a provider names it.
+RELAY = {"SMTP_HOST": "smtp.mailprovider.net", "SMTP_SECURITY": "starttls",
+         "SMTP_USERNAME": "tdc-sender", "SMTP_PASSWORD": "relay-password-for-these-tests"}
 
 
 @pytest.fixture
@@ -21,6 +24,10 @@ def production_env(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", GOOD_SECRET)
     monkeypatch.setenv("JWT_SECRET_KEY", GOOD_JWT)
     monkeypatch.setenv("DB_PASSWORD", "a-generated-database-password")
+    for name, value in RELAY.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SMTP_PORT", raising=False)
+    monkeypatch.delenv("SMTP_CA_FILE", raising=False)
     return monkeypatch
 
 
@@ -117,3 +124,48 @@ def test_readiness_is_reused_for_two_seconds_unless_set(monkeypatch):
     assert AppTestingConfig().READINESS_CACHE_SECONDS == 2
     monkeypatch.setenv("READINESS_CACHE_SECONDS", "0")
     assert AppTestingConfig().READINESS_CACHE_SECONDS == 0
+
+
+def test_production_sends_through_the_relay_with_tls_and_auth(production_env):
+    config = ProductionConfig()
+    config.validate()
+    assert (config.SMTP_HOST, config.SMTP_PORT, config.SMTP_SECURITY) == (
+        "smtp.mailprovider.net", 587, "starttls")
+    production_env.setenv("SMTP_SECURITY", "TLS")
+    assert ProductionConfig().SMTP_PORT == 465
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("SMTP_HOST", "", "SMTP_HOST is not set"),
+    ("SMTP_HOST", "smtp.example.com", "SMTP_HOST is a placeholder"),
+    ("SMTP_USERNAME", "", "SMTP_USERNAME is not set"),
+    ("SMTP_USERNAME", "CHANGE-ME", "SMTP_USERNAME is a placeholder"),
+    ("SMTP_PASSWORD", "", "SMTP_PASSWORD is not set"),
+    ("SMTP_PASSWORD", "short", "SMTP_PASSWORD is too short"),
+    ("SMTP_PASSWORD", "change-me-relay-password", "SMTP_PASSWORD is a placeholder"),
+    ("SMTP_SECURITY", "plain", "SMTP_SECURITY must be one of starttls, tls in production"),
+    ("SMTP_SECURITY", "ssl", "SMTP_SECURITY must be one of"),
+    ("SMTP_PORT", "0", "SMTP_PORT must be a TCP port"),
+    ("SMTP_CA_FILE", "/nonexistent/ca.pem", "SMTP_CA_FILE names no file"),
+    ("MAIL_FROM", "Club <no-reply@example.org>", "MAIL_FROM is a placeholder"),
+])
+def test_production_refuses_a_missing_or_unsafe_relay(production_env, name, value, message):
+    production_env.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        ProductionConfig().validate()
+
+
+def test_development_may_send_plain_to_localhost(monkeypatch):
+    monkeypatch.setenv("TDC_ENV_FILE", "/nonexistent")
+    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_SECURITY", "SMTP_USERNAME", "SMTP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    config = DevelopmentConfig()
+    config.validate()
+    assert (config.SMTP_HOST, config.SMTP_PORT, config.SMTP_SECURITY) == ("localhost", 25, "plain")
+
+
+def test_a_relay_user_without_its_password_is_refused(monkeypatch):
+    monkeypatch.setenv("SMTP_USERNAME", "someone")
+    monkeypatch.delenv("SMTP_PASSWORD", raising=False)
+    with pytest.raises(ConfigError, match="SMTP_USERNAME and SMTP_PASSWORD"):
+        AppTestingConfig().validate()

@@ -32,6 +32,7 @@ def test_ready_when_everything_answers(client, celery_worker):
     for check in data["checks"].values():
         assert check["ok"] is True
         assert check["latency_ms"] >= 0
+    assert data["mail"] == {"failed": 0}
 
 
 def test_redis_down_is_named(client, celery_worker, redis_proc):
@@ -60,6 +61,7 @@ def test_mariadb_down_is_named(client, celery_worker, mariadb):
     body = response.get_json()
     assert set(body["errors"]) == {"database"}
     assert body["data"]["checks"]["redis"]["ok"] is True
+    assert body["data"]["mail"] == {"failed": None}  # not counted, not a second failure
     assert wait_until_ready(client).status_code == 200
 
 

@@ -43,7 +43,7 @@ from ops import (
 OPS = Path(sys.executable).parent
 SECRET_VARS = ("app_secret_key", "app_jwt_secret_key", "app_admin_password",
                "mysql_app_password", "mysql_migrate_password", "redis_password",
-               "app_db_password", "app_db_migrate_password", "app_redis_url")
+               "app_db_password", "app_db_migrate_password", "app_redis_url", "app_smtp_password")
 # A check's verdict: True (pass), False (fail), or NOT_APPLICABLE where this host cannot
 # show it (reported as such, neither a pass nor a failure).
 NOT_APPLICABLE = None

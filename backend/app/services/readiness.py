@@ -13,6 +13,7 @@ from typing import Any
 from celery.exceptions import TimeoutError as ResultTimeout
 from flask import Flask, current_app
 
+from app.services.mail import failed_count
 from app.utils.db import fetch_one
 from app.utils.redis_client import get_redis
 
@@ -31,6 +32,8 @@ class Readiness:
 
     checks: dict[str, dict[str, Any]]
     details: dict[str, str] = field(default_factory=dict)
+    # Mails that finally failed (app.tasks.email), or None while the database is down.
+    mail_failed: int | None = None
     checked_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -85,7 +88,16 @@ def _run_checks() -> Readiness:
     else:
         # The worker is reached through Redis: with Redis down it cannot answer.
         checks["celery"] = {"ok": False, "error": "broker (redis) unavailable", "latency_ms": 0.0}
-    return Readiness(checks, {name: text for name, text in details.items() if text})
+    return Readiness(checks, {name: text for name, text in details.items() if text},
+                     mail_failed=_mail_failed() if checks["database"]["ok"] else None)
+
+
+def _mail_failed() -> int | None:
+    # Reported, never a reason to be unready: the site serves while mail fails.
+    try:
+        return failed_count()
+    except Exception:  # the database went away since its check: no count this time
+        return None
 
 
 class _ReadinessCache:

@@ -30,8 +30,10 @@ def readiness():
                                       "details": result.details}})
         return service_unavailable(f"Not ready: {', '.join(failing)} down",
                                    errors={name: [text] for name, text in failing.items()},
-                                   data={"status": "unavailable", "checks": result.checks})
-    return success({"status": "ready", "checks": result.checks})
+                                   data={"status": "unavailable", "checks": result.checks,
+                                         "mail": {"failed": result.mail_failed}})
+    return success({"status": "ready", "checks": result.checks,
+                    "mail": {"failed": result.mail_failed}})
 
 
 OPENAPI_PATHS = {
@@ -46,7 +48,9 @@ OPENAPI_PATHS = {
             "Readiness: MariaDB, Redis and a Celery worker answer", "Health",
             {"200": data_response("Ready; each check with its latency", {"type": "object"})},
             description="503 names the dependencies that are down (`errors`) and carries "
-                        "every check in `data`; the causes are logged, never shown. Each "
+                        "every check in `data`; the causes are logged, never shown. "
+                        "`mail.failed` counts the mails that finally failed (null while the "
+                        "database is down); it never makes the site unready. Each "
                         "process reuses a result for `READINESS_CACHE_SECONDS` (2)."),
     },
 }
