@@ -28,11 +28,22 @@ help: ## List the targets
 $(BIN)/.installed: backend/requirements.txt backend/requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r backend/requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r backend/requirements-dev.txt
 	touch $@
 
 .PHONY: venv
 venv: $(BIN)/.installed ## Create the backend virtualenv from the pinned requirements
+
+# One universal resolution (every Python the backend runs on, markers kept) with the
+# hashes of every file PyPI has for each pin. Existing pins stay unless ARGS=--upgrade
+# (or --upgrade-package NAME) says otherwise. Run from backend/.
+LOCK := ../$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+  --custom-compile-command "make lock"
+
+.PHONY: lock
+lock: venv ## Re-resolve backend/requirements*.txt (pinned, hashed) from requirements*.in
+	cd backend && $(LOCK) $(ARGS) requirements.in -o requirements.txt
+	cd backend && $(LOCK) $(ARGS) requirements-dev.in -o requirements-dev.txt
 
 $(OPS)/.installed: ansible/requirements.txt tests/requirements.txt tests/audit/requirements.txt
 	$(PYTHON) -m venv $(OPS_VENV)
@@ -123,11 +134,22 @@ bench: ops-venv ## Benchmark the local VPS: nginx vs gunicorn, microcache, deplo
 # --- checks ------------------------------------------------------------------
 
 .PHONY: lint
-lint: lint-python lint-ops ## Every linter: ruff, yamllint, ansible-lint, syntax, nginx -t, gixy
+lint: lint-python lint-lock lint-ops ## Every linter: ruff, yamllint, ansible-lint, syntax, nginx -t, gixy
 
 .PHONY: lint-python
 lint-python: venv
 	$(BIN)/ruff check backend tests
+
+# The lock files still resolve from requirements*.in as they are (same pins, same hashes):
+# an edited .in file without `make lock` fails here.
+.PHONY: lint-lock
+lint-lock: venv
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	for lock in requirements requirements-dev; do \
+	  cp backend/$$lock.txt "$$tmp/$$lock.txt"; \
+	  (cd backend && $(LOCK) $$lock.in -o "$$tmp/$$lock.txt"); \
+	  diff -u backend/$$lock.txt "$$tmp/$$lock.txt" || { echo "backend/$$lock.txt is stale: run make lock" >&2; exit 1; }; \
+	done
 
 .PHONY: lint-ops
 lint-ops: ops-venv

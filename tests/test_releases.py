@@ -11,8 +11,10 @@ pytestmark = pytest.mark.disruptive
 
 READINESS = "backend/app/services/readiness.py"
 REQUIREMENTS = "backend/requirements.txt"
-# A small pure-Python package the backend does not use: only its presence is checked.
-EXTRA_REQUIREMENT = "iniconfig==2.1.0"
+# A small pure-Python package the backend does not use (only its presence is checked),
+# with the hash of its one wheel on PyPI: the lock admits no requirement without one.
+EXTRA_REQUIREMENT = ("iniconfig==2.1.0 "
+                     "--hash=sha256:9deba5723312380e77435581c6bf4935c94cbfab9b1ed33ef8d238ea168eb760")
 KEEP_RELEASES = role_defaults("app")["app_keep_releases"]
 
 
@@ -107,6 +109,22 @@ def test_a_release_with_new_requirements_installs_them_and_loses_no_request(site
         "gunicorn was reloaded, not restarted, for new requirements"
     assert workers_on(vps, after)
     vps.wait_until_ready(seconds=30)
+
+
+@pytest.mark.parametrize("requirement, refusal", [
+    (EXTRA_REQUIREMENT[:-8] + "00000000", "DO NOT MATCH THE HASHES"),
+    (EXTRA_REQUIREMENT.split()[0], "Hashes are required in --require-hashes mode"),
+], ids=["wrong hash", "no hash"])
+def test_a_requirement_without_its_true_hash_stops_the_release_before_the_host(
+        site, vps, requirement, refusal):
+    requirements = git("show", f"HEAD:{REQUIREMENTS}")
+    commit = commit_with(REQUIREMENTS, f"{requirements}\n{requirement}\n",
+                         "A release with a requirement whose hash is not its own")
+    present, before = releases(vps), current_release(vps)
+    run = playbook("deploy", "-e", f"app_source_ref={commit}")
+    assert run.returncode != 0, output(run)
+    assert refusal in run.stdout, output(run)
+    assert (releases(vps), current_release(vps)) == (present, before)
 
 
 def test_a_broken_release_is_rolled_back_and_loses_no_request(site, vps, token):
