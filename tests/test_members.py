@@ -1,18 +1,51 @@
 """A member's path through the deployed site: register, welcome email, log in."""
 
 import json
+import shlex
 import uuid
 
 import pytest
 from ops import new_member, wait_for
+
+# An SMTP server that takes every message and prints it, commands and all, to the journal
+# (Python 3.12, Ubuntu 24.04's, has no smtpd module any more).
+SMTP_SINK = r"""
+import socketserver
+
+
+class Sink(socketserver.StreamRequestHandler):
+    def reply(self, line):
+        self.wfile.write(line.encode() + b"\r\n")
+
+    def handle(self):
+        self.reply("220 e2e mail sink")
+        for raw in self.rfile:
+            command = raw.decode(errors="replace").strip()
+            print(command, flush=True)
+            verb = command[:4].upper()
+            if verb == "DATA":
+                self.reply("354 end with a line of a single dot")
+                for line in self.rfile:
+                    if line.rstrip(b"\r\n") == b".":
+                        break
+                    print(line.decode(errors="replace").rstrip(), flush=True)
+            elif verb == "QUIT":
+                self.reply("221 bye")
+                return
+            self.reply("250 ok")
+
+
+socketserver.ThreadingTCPServer.allow_reuse_address = True
+socketserver.ThreadingTCPServer(("127.0.0.1", 25), Sink).serve_forever()
+"""
 
 
 @pytest.fixture
 def mail_sink(vps):
     """A throwaway SMTP server on the VPS at localhost:25, where the app sends mail."""
     vps.run("systemctl stop tdc-e2e-smtp 2>/dev/null; systemctl reset-failed tdc-e2e-smtp "
-            "2>/dev/null; systemd-run --unit=tdc-e2e-smtp --collect python3 -u -W ignore "
-            "-m smtpd -n -c DebuggingServer 127.0.0.1:25", check=True)
+            "2>/dev/null; systemd-run --unit=tdc-e2e-smtp --description='e2e mail sink' --collect "
+            f"python3 -u -c {shlex.quote(SMTP_SINK)}", check=True)
     yield
     vps.run("systemctl stop tdc-e2e-smtp", check=False)
 
