@@ -14,7 +14,8 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible/ansible.cfg
 # e.g. make deploy ARGS="--check --diff" or INVENTORY=ansible/inventories/local.
 INVENTORY ?= ansible/inventories/production
 ARGS ?=
-LOCAL_INVENTORY := ansible/inventories/local
+# The local VPS's, or the Ubuntu one's with LOCAL_VPS_DISTRO=ubuntu (as for vps.sh).
+LOCAL_INVENTORY := ansible/inventories/local$(if $(filter ubuntu,$(LOCAL_VPS_DISTRO)),-ubuntu)
 # The Ubuntu 24.04 LTS VPS of `make test-ubuntu` (MySQL 8), and the e2e tests run on it:
 # the site, the units and data stores, TLS and a renewal, members and mail, the cache,
 # the database connections, logs, access, the backup drill, a second converge and a
@@ -163,7 +164,7 @@ lint-lock: venv
 lint-ops: ops-venv
 	$(OPS)/yamllint -c ansible/.yamllint ansible/
 	$(OPS)/ansible-lint --offline -c ansible/.ansible-lint ansible/
-	for inventory in $(LOCAL_INVENTORY) $(UBUNTU_INVENTORY) ansible/inventories/production; do \
+	for inventory in $(sort $(LOCAL_INVENTORY) $(UBUNTU_INVENTORY)) ansible/inventories/production; do \
 	  for playbook in site deploy rollback backup restore lint-nginx; do \
 	    $(OPS)/ansible-playbook -i $$inventory ansible/$$playbook.yml --syntax-check; \
 	  done; \
@@ -192,7 +193,7 @@ UBUNTU_VPS_NET ?=
 .PHONY: test-ubuntu
 test-ubuntu: ops-venv ## Deploy on a throwaway Ubuntu 24.04 VPS (MySQL 8) and run the main e2e tests there
 	unset LOCAL_VPS_NAME LOCAL_VPS_NET; \
-	export LOCAL_VPS_DISTRO=ubuntu E2E_INVENTORY=$(UBUNTU_INVENTORY) \
+	export LOCAL_VPS_DISTRO=ubuntu \
 	  $(if $(UBUNTU_VPS_NAME),LOCAL_VPS_NAME=$(UBUNTU_VPS_NAME)) $(if $(UBUNTU_VPS_NET),LOCAL_VPS_NET=$(UBUNTU_VPS_NET)); \
 	trap 'local-vps/vps.sh stop' EXIT; \
 	local-vps/vps.sh start >/dev/null; \

@@ -2,8 +2,8 @@
 playbook runner and its recap, the roles' defaults, and a client loop through nginx.
 
 The target comes from VPS_ADDRESS, VPS_CA_BUNDLE and VPS_SSH (what `make vps-info`
-prints); when unset, from the local VPS itself (LOCAL_VPS_DISTRO=ubuntu: the Ubuntu one,
-with E2E_INVENTORY=ansible/inventories/local-ubuntu). Requests go to the real site names:
+prints); when unset, from the local VPS itself (the Ubuntu one, and its inventory, with
+LOCAL_VPS_DISTRO=ubuntu). Requests go to the real site names:
 thedreamerscave.club and www resolve to the VPS for this process only, so TLS is
 verified exactly as a browser would (SNI, hostname, the CA's chain).
 """
@@ -28,7 +28,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 SITE = "thedreamerscave.club"
 NAMES = (SITE, f"www.{SITE}")
-INVENTORY = os.environ.get("E2E_INVENTORY", str(REPO / "ansible" / "inventories" / "local"))
+# The local VPS of that distribution, as vps.sh names its state directory.
+LOCAL_UBUNTU = os.environ.get("LOCAL_VPS_DISTRO") == "ubuntu"
+INVENTORY = os.environ.get("E2E_INVENTORY", str(REPO / "ansible" / "inventories"
+                                                / ("local-ubuntu" if LOCAL_UBUNTU else "local")))
 # The venv's own ansible-playbook when there is one: `make bench` and `make audit` run
 # the venv's python without the venv on PATH.
 _VENV_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
@@ -45,10 +48,8 @@ def app_env(name: str) -> str:
 # redis-cli on the VPS as the app's ACL user: one command, so that it can stand in a
 # pipe or after xargs.
 REDIS_CLI_AS_APP = f"redis-cli --no-auth-warning -u {app_env('REDIS_URL')}"
-# The local VPS's generated secrets (the local inventory writes them into the VPS's state
-# directory, which vps.sh names after the distribution).
-LOCAL_SECRETS = REPO / (".local-vps-ubuntu" if os.environ.get("LOCAL_VPS_DISTRO") == "ubuntu"
-                        else ".local-vps") / "secrets"
+# The local VPS's generated secrets (the local inventory writes them into its state).
+LOCAL_SECRETS = REPO / (".local-vps-ubuntu" if LOCAL_UBUNTU else ".local-vps") / "secrets"
 ADMIN_EMAIL = f"admin@{SITE}"
 
 
