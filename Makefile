@@ -26,6 +26,10 @@ UBUNTU_TESTS := $(addprefix tests/,test_site.py test_services.py test_tls.py tes
   test_lifecycle.py test_releases.py)
 # Debian packages the backend tests and `make run` start as throwaway processes.
 BACKEND_PACKAGES := mariadb-server mariadb-client redis-server
+# The browser test's: Debian's Chromium and its driver, and certutil for the browser's
+# trust store; axe-core comes from npm, pinned in tests/axe/package-lock.json.
+BROWSER_PACKAGES := chromium chromium-driver libnss3-tools
+AXE := tests/axe/node_modules/.installed
 
 .PHONY: help
 help: ## List the targets
@@ -67,6 +71,15 @@ ops-venv: $(OPS)/.installed ## Create the virtualenv of ansible, its linters and
 .PHONY: backend-packages
 backend-packages:
 	@scripts/apt-ensure $(BACKEND_PACKAGES)
+
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	@command -v npm >/dev/null || scripts/apt-ensure npm
+	npm ci --prefix tests/axe --no-audit --no-fund --silent
+	touch $@
+
+.PHONY: browser-tools
+browser-tools: $(AXE) ## Install what the browser test needs: Chromium, chromedriver, axe-core
+	@scripts/apt-ensure $(BROWSER_PACKAGES)
 
 # --- backend -----------------------------------------------------------------
 
@@ -174,7 +187,7 @@ lint-ops: ops-venv
 	PATH=$(CURDIR)/$(OPS):$$PATH ansible/tests/preflight.sh
 
 .PHONY: test-e2e
-test-e2e: up ## End-to-end tests of the deployed stack on the local VPS
+test-e2e: up browser-tools ## End-to-end tests of the deployed stack on the local VPS
 	PATH=$(CURDIR)/$(OPS):$$PATH $(OPS)/pytest -c tests/pytest.ini tests
 
 # Every hardening figure (TLS, headers, nginx, systemd, SSH, firewall, updates, lynis,

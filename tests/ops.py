@@ -11,6 +11,8 @@ verified exactly as a browser would (SNI, hostname, the CA's chain).
 import os
 import re
 import shlex
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -155,6 +157,14 @@ def resolve_site_to(address: str) -> None:
 
 def local_secret(name: str) -> str:
     return (LOCAL_SECRETS / name).read_text().strip()
+
+
+def served_serial(vps) -> str:
+    """The serial of the certificate nginx serves for the site, verified by the VPS's CA."""
+    context = ssl.create_default_context(cafile=vps.ca_bundle)
+    with socket.create_connection((vps.address, 443), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=SITE) as tls:
+        return tls.getpeercert()["serialNumber"].upper()
 
 
 def wait_for(predicate, seconds: float, interval: float = 1) -> bool:

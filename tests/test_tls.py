@@ -2,24 +2,14 @@
 certificate from the ACME server, the deploy hook reloads nginx, and the site serves
 the new certificate without a failed request."""
 
-import socket
-import ssl
-
 import pytest
-from ops import SITE, Traffic, role_defaults
+from ops import Traffic, role_defaults, served_serial
 
 pytestmark = pytest.mark.disruptive
 
 NAME = role_defaults("nginx")["nginx_server_name"]
 RENEWAL = f"/etc/letsencrypt/renewal/{NAME}.conf"
 LIVE_CERT = f"/etc/letsencrypt/live/{NAME}/cert.pem"
-
-
-def served_serial(vps) -> str:
-    context = ssl.create_default_context(cafile=vps.ca_bundle)
-    with socket.create_connection((vps.address, 443), timeout=10) as raw, \
-            context.wrap_socket(raw, server_hostname=SITE) as tls:
-        return tls.getpeercert()["serialNumber"].upper()
 
 
 def live_serial(vps) -> str:

@@ -73,5 +73,10 @@ expect_failure "production without a deploy key" "set hardening_deploy_authorize
 expect_failure "production without vault.yml" "vault_app_secret_key" \
   -i "$repo/ansible/inventories/production" "$repo/ansible/deploy.yml"
 
+# A frontend "build" without an index.html: stopped before the site's root points at it.
+expect_failure "frontend build without index.html" "nginx_frontend_dist is \"$tmp/state\", which has no index.html" \
+  -i "$repo/ansible/inventories/local" -e local_vps_dir="$tmp/state" \
+  -e nginx_frontend_dist="$tmp/state" "$repo/ansible/site.yml"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -98,7 +98,6 @@ def test_create_makes_an_unpublished_event_by_the_caller(client, app, staff, fad
     ({"description": "x" * 10_001}, "description"),
     ({"event_type": "rave"}, "event_type"),
     ({"event_type": "CONCERT"}, "event_type"),
-    ({"location": "atlantis"}, "location"),
     ({"location": "Arquipélago"}, "location"),
     ({"location": 1}, "location"),
     ({"starts_at": "2099-05-01T21:00:00"}, "starts_at"),  # naive
@@ -129,10 +128,17 @@ def test_every_missing_field_is_named(client, staff):
                                    "ends_at"}
 
 
+def test_an_unknown_location_is_409_and_nothing_is_written(client, app, staff):
+    """A valid body (as the description states it) that what is stored refuses: 409."""
+    response = client.post(BASE, json={**EVENT, "location": "atlantis"}, headers=staff)
+    assert_error_envelope(response, 409, "location")
+    assert count_rows(app, "events") == 0
+
+
 def test_an_inactive_location_takes_no_new_events(client, app, staff, auth_headers):
     client.delete("/api/v1/admin/locations/jazz-club", headers=auth_headers("admin"))
     response = client.post(BASE, json={**EVENT, "location": "jazz-club"}, headers=staff)
-    assert_error_envelope(response, 422, "location")
+    assert_error_envelope(response, 409, "location")
 
 
 def test_a_taken_slug_is_409_and_changes_nothing(client, app, staff, fado):
@@ -213,7 +219,7 @@ def test_patch_can_rename_the_slug(client, staff, fado):
 @pytest.mark.parametrize(("change", "status", "field"), [
     ({"ends_at": "2099-05-01T19:00:00Z"}, 422, "ends_at"),  # before the stored start
     ({"starts_at": "2099-05-02T00:00:00Z"}, 422, "ends_at"),  # after the stored end
-    ({"location": "atlantis"}, 422, "location"),
+    ({"location": "atlantis"}, 409, "location"),
     ({"bogus": 1}, 422, "bogus"),
     ({"title": None}, 422, "title"),
     ({"slug": "other-night"}, 409, "slug"),

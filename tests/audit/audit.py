@@ -475,6 +475,8 @@ def check_secrets_vps(vps: Vps) -> Result:
 # The app's own limits, raised in gunicorn's environment (which wins over its .env) for
 # the admin fuzzing only: a runtime drop-in, gone after the run and at any reboot.
 RAISED_LIMITS = "/run/systemd/system/tdc-gunicorn.service.d/zz-audit-rate-limits.conf"
+# The one rule of the bodies JSON Schema cannot state, kept to by the generated bodies.
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 
 
 @contextlib.contextmanager
@@ -507,8 +509,9 @@ def raised_rate_limits(vps: Vps):
         vps.wait_until_ready(60)
 
 
-def fuzz(vps: Vps, token: str, log: str, *extra: str) -> Result:
-    """schemathesis over every route of the API's description, as the holder of TOKEN."""
+def fuzz(vps: Vps, token: str, log: str, *extra: str, own_user_id: int | None = None) -> Result:
+    """schemathesis over every route of the API's description, as the holder of TOKEN
+    (whose account, OWN_USER_ID, the admin routes then leave alone: see HOOKS)."""
     wrapper = ("import sys, urllib3.util.connection as c; o = c.create_connection;"
                f"c.create_connection = lambda hp, *a, **k: o(({vps.address!r} if hp[0] in "
                f"({SITE!r}, 'www.{SITE}') else hp[0], hp[1]), *a, **k);"
@@ -525,7 +528,8 @@ def fuzz(vps: Vps, token: str, log: str, *extra: str) -> Result:
                # logout would revoke the token half-way and leave the rest unauthenticated
                "--exclude-path", "/api/v1/auth/logout",
                "--suppress-health-check", "all", *extra], timeout=240,
-              env={**os.environ, "NO_COLOR": "1"})
+              env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": str(HOOKS),
+                   "TDC_FUZZ_OWN_USER_ID": str(own_user_id or "")})
     text = out.stdout
     summary = re.search(r"(\d+) generated.*", text) or re.search(r"Test cases:.*", text)
     failures = re.findall(r"^\s*[_]+ ([A-Z]+ /\S+) [_]+", text, re.MULTILINE)
@@ -546,20 +550,23 @@ def check_schemathesis(vps: Vps, site: requests.Session) -> Result:
 
 def check_schemathesis_admin(vps: Vps, site: requests.Session) -> Result:
     """As the admin: every admin body is validated and fuzzed, the site's data changed at
-    random (the throwaway VPS's). The only admin cannot be demoted nor deactivated (never
-    the last admin), so the token holds for the whole run.
+    random (the throwaway VPS's). The admin's own account is left alone (HOOKS): once
+    the run has made another member admin it could demote or deactivate it, and go on
+    with a token refused everywhere.
 
-    Every check but two. positive_data_acceptance: the description of the admin bodies
-    does not state every rule the API enforces yet (no control characters in names,
-    ends_at after starts_at, an integral sort_order sent as 1000000.0), so some bodies it
-    allows are refused with a 422, in the envelope, never a 5xx. use_after_free: an
-    admin's DELETE of a venue deactivates it, and admins still see an inactive venue."""
+    Every check but use_after_free, positive_data_acceptance included: the description
+    states every rule of the bodies (ends_at after starts_at in words, which HOOKS keeps
+    the generated bodies to)."""
     reset_rate_limits(vps)
     with raised_rate_limits(vps), accounts_put_back(vps):
-        tool, figure, _, ok = fuzz(vps, admin_token(vps), "schemathesis-admin.log",
-                                      "--exclude-checks",
-                                      "positive_data_acceptance,use_after_free")
-    return tool, figure, "no 5xx, conforms (2 checks out)", ok
+        token = admin_token(vps)
+        own = site.get(vps.url("/api/v1/auth/me"), timeout=10,
+                       headers={"Authorization": f"Bearer {token}"}).json()["data"]["id"]
+        tool, figure, _, ok = fuzz(vps, token, "schemathesis-admin.log",
+                                   # A location's DELETE deactivates it, by design: an
+                                   # admin still GETs it, to PATCH it active again.
+                                   "--exclude-checks", "use_after_free", own_user_id=own)
+    return tool, figure, "no 5xx, conforms (1 check out)", ok
 
 
 def b64(data: bytes) -> str:

@@ -31,7 +31,8 @@ class EventInput(Input):
     event_type: EventType
     location: Slug  # the location's slug
     starts_at: UtcDatetime
-    ends_at: UtcDatetime
+    ends_at: UtcDatetime = Field(description="After starts_at (in a PATCH, after the start "
+                                             "it leaves or sets)")
 
     @field_validator("ends_at")
     @classmethod

@@ -1,8 +1,6 @@
 """Locations: the input model of the admin's writes."""
 
-from pydantic import Field
-
-from app.models.fields import HexColour, Slug, Text, single_line
+from app.models.fields import HexColour, Slug, Text, integer, single_line
 from app.utils.validation import Input
 
 CAPACITY_MAX = 1_000_000
@@ -10,6 +8,8 @@ SORT_ORDER_LIMIT = 1_000_000
 
 Name = single_line(100)
 MoodCategory = single_line(40)
+Capacity = integer(gt=0, le=CAPACITY_MAX)
+SortOrder = integer(ge=-SORT_ORDER_LIMIT, le=SORT_ORDER_LIMIT)
 
 
 class LocationInput(Input):
@@ -18,8 +18,8 @@ class LocationInput(Input):
     slug: Slug
     name: Name
     description: Text | None = None
-    capacity: int | None = Field(None, gt=0, le=CAPACITY_MAX)
-    sort_order: int = Field(0, ge=-SORT_ORDER_LIMIT, le=SORT_ORDER_LIMIT)
+    capacity: Capacity | None = None
+    sort_order: SortOrder = 0
     is_active: bool = True
     mood_category: MoodCategory | None = None
     theme_primary: HexColour | None = None

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from app.models.event import EventInput
-from app.models.fields import is_slug, iso_utc
+from app.models.fields import as_written, is_slug, iso_utc
 from app.services.queries import fetch_page, slug_clash_is_conflict
 from app.utils.db import execute, fetch_one, get_cursor
-from app.utils.validation import ValidationFailed
+from app.utils.validation import ConflictError
 
 # The location's columns an event carries, read as `location_<column>` in the join.
 LOCATION_FIELDS = ("id", "slug", "name", "capacity", "mood_category", "theme_primary",
@@ -93,7 +93,8 @@ def to_api(row: dict[str, Any]) -> dict[str, Any]:
 def as_input(event: dict[str, Any]) -> dict[str, Any]:
     """The EventInput fields of an event (API form), for merging a PATCH into."""
     fields = {name: event[name] for name in EventInput.model_fields if name != "location"}
-    return {**fields, "location": event["location"]["slug"]}
+    return {**fields, "location": event["location"]["slug"],
+            "starts_at": as_written(event["starts_at"]), "ends_at": as_written(event["ends_at"])}
 
 
 def list_events(page: int, per_page: int, *, published_only: bool, location: str | None = None,
@@ -116,7 +117,7 @@ def get_event(slug: str, *, published_only: bool = True) -> dict[str, Any] | Non
 
 
 def create_event(data: EventInput, created_by: int) -> dict[str, Any]:
-    """Insert an unpublished event and return it; 422 for an unknown location, 409 on a clash."""
+    """Insert an unpublished event and return it; 409 for an unknown location or a clash."""
     with get_cursor() as cursor, slug_clash_is_conflict():
         location_id = _location_id(cursor, data.location)
         cursor.execute(INSERT_EVENT, {**data.model_dump(), "location_id": location_id,
@@ -151,9 +152,13 @@ def _read(cursor: Any, event_id: int) -> dict[str, Any]:
 
 
 def _location_id(cursor: Any, slug: str, event_id: int | None = None) -> int:
-    """The id of the location `slug`, active or event `event_id`'s own; 422 otherwise."""
+    """The id of the location `slug`, active or event `event_id`'s own; 409 otherwise.
+
+    A 409, not a 422: the body is valid as the description states it; what refuses it is
+    the stored state, as with a taken slug.
+    """
     cursor.execute(LOCATION_FOR_EVENT, {"slug": slug, "event_id": event_id})
     rows = cursor.fetchall()
     if not rows or not rows[0]["usable"]:
-        raise ValidationFailed({"location": ["Unknown or inactive location"]})
+        raise ConflictError(errors={"location": ["Unknown or inactive location"]})
     return rows[0]["id"]

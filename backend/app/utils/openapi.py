@@ -24,7 +24,8 @@ ERRORS = {
     401: ("Unauthorized", "No token, or an invalid, expired or revoked one"),
     403: ("Forbidden", "The token's user lacks the role this needs"),
     404: ("NotFound", "No such resource (or not visible to the caller)"),
-    409: ("Conflict", "Clashes with an existing resource (e.g. a taken slug)"),
+    409: ("Conflict", "Valid, but refused by what is stored (e.g. a taken slug, an unknown "
+                      "location)"),
     414: ("URITooLong", "The request line (path and query) is longer than the site takes; "
                         "answered by nginx, before the API"),
     422: ("ValidationFailed", "The body failed validation; `errors` names each field"),

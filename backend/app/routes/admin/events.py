@@ -91,6 +91,8 @@ def delete_event(slug: str):
 
 
 _slug = [slug_parameter("The event's slug")]
+_CLASH = ("409 for a slug another event has, or a location that does not exist or is "
+          "inactive (an event may stay at its own location once that closes).")
 _one = {"200": data_response("The event", ref("Event"))}
 OPENAPI_PATHS = {
     "/api/v1/admin/events": {
@@ -102,17 +104,18 @@ OPENAPI_PATHS = {
         "post": operation(
             "Create an event (unpublished)", "Admin: events",
             {"201": data_response("The new event", ref("Event"))}, role="staff",
-            description="`created_by` is the caller. Publish it with .../publish.",
+            description="`created_by` is the caller. Publish it with .../publish. " + _CLASH,
             errors=(409,), body=body_schema(EventInput)),
     },
     "/api/v1/admin/events/{slug}": {
         "get": operation("Get any event", "Admin: events", _one, role="staff",
                          errors=(404,), parameters=_slug),
         "put": operation("Replace an event", "Admin: events", _one, role="staff",
-                         description="Omitted optional fields become null.",
+                         description="Omitted optional fields become null. " + _CLASH,
                          errors=(404, 409), parameters=_slug, body=body_schema(EventInput)),
         "patch": operation("Change some fields of an event", "Admin: events", _one,
-                           role="staff", errors=(404, 409), parameters=_slug,
+                           role="staff", description=_CLASH, errors=(404, 409),
+                           parameters=_slug,
                            body=body_schema(EventInput, partial=True)),
         "delete": operation("Delete an event", "Admin: events", {"204": NO_CONTENT},
                             role="staff", errors=(404,), parameters=_slug),
