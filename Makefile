@@ -14,7 +14,16 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible/ansible.cfg
 # e.g. make deploy ARGS="--check --diff" or INVENTORY=ansible/inventories/local.
 INVENTORY ?= ansible/inventories/production
 ARGS ?=
-LOCAL_INVENTORY := ansible/inventories/local
+# The local VPS's, or the Ubuntu one's with LOCAL_VPS_DISTRO=ubuntu (as for vps.sh).
+LOCAL_INVENTORY := ansible/inventories/local$(if $(filter ubuntu,$(LOCAL_VPS_DISTRO)),-ubuntu)
+# The Ubuntu 24.04 LTS VPS of `make test-ubuntu` (MySQL 8), and the e2e tests run on it:
+# the site, the units and data stores, TLS and a renewal, members and mail, the cache,
+# the database connections, logs, access, the backup drill, a second converge and a
+# reboot, releases under load and rollback.
+UBUNTU_INVENTORY := ansible/inventories/local-ubuntu
+UBUNTU_TESTS := $(addprefix tests/,test_site.py test_services.py test_tls.py test_members.py \
+  test_microcache.py test_connections.py test_logs.py test_access.py test_backup.py \
+  test_lifecycle.py test_releases.py)
 # Debian packages the backend tests and `make run` start as throwaway processes.
 BACKEND_PACKAGES := mariadb-server mariadb-client redis-server
 # The browser test's: Debian's Chromium and its driver, and certutil for the browser's
@@ -173,7 +182,7 @@ lint-lock: venv
 lint-ops: ops-venv
 	$(OPS)/yamllint -c ansible/.yamllint ansible/
 	$(OPS)/ansible-lint --offline -c ansible/.ansible-lint ansible/
-	for inventory in $(LOCAL_INVENTORY) ansible/inventories/production; do \
+	for inventory in $(sort $(LOCAL_INVENTORY) $(UBUNTU_INVENTORY)) ansible/inventories/production; do \
 	  for playbook in site deploy rollback backup restore mail-test lint-nginx; do \
 	    $(OPS)/ansible-playbook -i $$inventory ansible/$$playbook.yml --syntax-check; \
 	  done; \
@@ -193,7 +202,23 @@ audit: up ## Audit the deployed stack's hardening with standard tools; one table
 	@scripts/apt-ensure ssh-audit
 	$(OPS)/python tests/audit/audit.py
 
+# The Ubuntu path: a throwaway Ubuntu 24.04 VPS beside the Debian one (vps.sh's Ubuntu
+# defaults: tdc-noble on 169.254.76, whatever LOCAL_VPS_NAME / LOCAL_VPS_NET say of the
+# Debian one; UBUNTU_VPS_NAME / UBUNTU_VPS_NET move it), site.yml, UBUNTU_TESTS on it;
+# the VPS is removed after, pass or fail.
+UBUNTU_VPS_NAME ?=
+UBUNTU_VPS_NET ?=
+.PHONY: test-ubuntu
+test-ubuntu: ops-venv ## Deploy on a throwaway Ubuntu 24.04 VPS (MySQL 8) and run the main e2e tests there
+	unset LOCAL_VPS_NAME LOCAL_VPS_NET; \
+	export LOCAL_VPS_DISTRO=ubuntu \
+	  $(if $(UBUNTU_VPS_NAME),LOCAL_VPS_NAME=$(UBUNTU_VPS_NAME)) $(if $(UBUNTU_VPS_NET),LOCAL_VPS_NET=$(UBUNTU_VPS_NET)); \
+	trap 'local-vps/vps.sh stop' EXIT; \
+	local-vps/vps.sh start >/dev/null; \
+	$(OPS)/ansible-playbook -i $(UBUNTU_INVENTORY) ansible/site.yml; \
+	PATH=$(CURDIR)/$(OPS):$$PATH $(OPS)/pytest -c tests/pytest.ini $(UBUNTU_TESTS)
+
 # --- everything --------------------------------------------------------------
 
 .PHONY: test
-test: lint test-backend test-e2e audit ## Run every test: linters, backend, the deployed stack, the audit
+test: lint test-backend test-e2e audit test-ubuntu ## Run every test: linters, backend, the deployed stack, the audit, Ubuntu

@@ -1,24 +1,45 @@
 #!/usr/bin/env bash
-# A throwaway Debian 12 VPS on this machine: systemd as PID 1 under systemd-nspawn in
+# A throwaway Debian 12 VPS (or Ubuntu 24.04 LTS, LOCAL_VPS_DISTRO=ubuntu) on this
+# machine: systemd as PID 1 under systemd-nspawn in
 # its own network namespace, plus what stands in for the internet around it (an apt
 # proxy, an ACME CA, a DNS responder for that CA, the mail provider's relay). The
 # Ansible playbooks provision it exactly as they provision the production VPS.
 #
 # usage: local-vps/vps.sh start|stop|ssh [CMD...]|info|status|relay-start|relay-stop
-# Everything needs root. State lives in .local-vps/ at the repo root; the rootfs
-# tarball is cached in ${XDG_CACHE_HOME:-~/.cache}/tdc-local-vps/.
+# Everything needs root. State lives in .local-vps/ at the repo root (.local-vps-ubuntu/
+# for Ubuntu, so that both can run at once); the rootfs tarballs are cached, one per
+# distribution, in ${XDG_CACHE_HOME:-~/.cache}/tdc-local-vps/.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
-state=$repo/.local-vps
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/tdc-local-vps
 
-# The contract the Ansible inventory and roles rely on: change nothing here lightly.
-# LOCAL_VPS_NAME / LOCAL_VPS_NET let a second checkout (CI, a multi-host test) run its
-# own VPS beside this one; the defaults are the contract.
-name=${LOCAL_VPS_NAME:-tdc-vps}  # machine name, hostname and netns name
-net=${LOCAL_VPS_NET:-169.254.77} # a link-local /30: the host's eth0 is 192.0.2.0/24
+# The contract the Ansible inventories (local, local-ubuntu) and roles rely on: change
+# nothing here lightly. LOCAL_VPS_NAME / LOCAL_VPS_NET let a second checkout (CI, a
+# multi-host test) run its own VPS beside this one; the defaults are the contract.
+distro=${LOCAL_VPS_DISTRO:-debian}
+case $distro in
+  debian)
+    state=$repo/.local-vps
+    default_name=tdc-vps default_net=169.254.77
+    suite=bookworm
+    ;;
+  ubuntu)
+    state=$repo/.local-vps-ubuntu
+    default_name=tdc-noble default_net=169.254.76
+    suite=noble
+    # The host's sources are Debian's: Ubuntu's archives are named here.
+    mirror=http://archive.ubuntu.com/ubuntu
+    security_mirror=http://security.ubuntu.com/ubuntu
+    ;;
+  *)
+    echo "vps: error: LOCAL_VPS_DISTRO is debian or ubuntu, not '$distro'" >&2
+    exit 2
+    ;;
+esac
+name=${LOCAL_VPS_NAME:-$default_name} # machine name, hostname and netns name
+net=${LOCAL_VPS_NET:-$default_net}    # a link-local /30: the host's eth0 is 192.0.2.0/24
 host_ip=$net.1                   # host end of the veth
 vps_ip=$net.2
 host_if=${name}0                 # host end of the veth; the VPS end is eth0 inside
@@ -36,12 +57,15 @@ relay_port=587
 relay_tls_port=465
 relay_user=tdc-relay
 
-suite=bookworm
 # Bump rootfs_rev when build_rootfs_tarball changes what goes into the tarball.
 rootfs_rev=2
 rootfs_packages=systemd,systemd-sysv,dbus,openssh-server,python3,python3-apt,sudo,iproute2,ca-certificates,curl,gnupg,procps,less,netbase
-host_packages=(debootstrap systemd-container apt-cacher-ng pebble zstd iproute2 openssh-client curl openssl
+host_packages=(debootstrap systemd-container apt-cacher-ng pebble zstd iproute2 openssh-client curl openssl gpg xz-utils
   python3-aiosmtpd)
+# Ubuntu's archive signing key (Ubuntu Archive Automatic Signing Key (2018)), which signs
+# noble and its -updates and -security. Debian ships no Ubuntu keyring: the key is taken
+# from Ubuntu's ubuntu-keyring package and kept only if its fingerprint is this one.
+ubuntu_archive_key=F6ECB3762474EDA9D21B7022871920D1991BC93C
 
 rootfs=$state/rootfs
 pids=$state/pids
@@ -125,14 +149,61 @@ mirror_for() {
 }
 
 # Resolve the main and security mirrors once; the security one falls back to main's host.
+# Ubuntu's are set above.
 resolve_mirrors() {
+  [ "$distro" = debian ] || return 0
   mirror=$(mirror_for "$suite") || true
   [ -n "$mirror" ] || die "no http:// mirror for $suite in the host's apt sources"
   security_mirror=$(mirror_for "$suite-security") || true
   [ -n "$security_mirror" ] || security_mirror=${mirror%/debian}/debian-security
 }
 
+# The archive components the VPS uses: Ubuntu keeps part of what the roles install
+# (certbot, chkrootkit, ...) in universe.
+components() {
+  case $distro in
+    debian) echo main ;;
+    ubuntu) echo main universe ;;
+  esac
+}
+
 # --- the root filesystem ---
+
+# Set ubuntu_keyring: a keyring of Ubuntu's archive key only, made once into the cache.
+# The package that carries it comes unverified (nothing here trusts Ubuntu yet), so only
+# the key with the pinned fingerprint is exported from it; that key then verifies the
+# archive's Release files, which verify every package.
+ensure_ubuntu_keyring() {
+  local keyring=$cache/ubuntu-archive-$ubuntu_archive_key.gpg tmp deb
+  ubuntu_keyring=$keyring
+  if [ ! -s "$keyring" ]; then
+    mkdir -p "$cache"
+    tmp=$(mktemp -d "$cache/keyring.XXXXXX")
+    deb=$(curl -fsS "$mirror/dists/$suite/main/binary-$(dpkg --print-architecture)/Packages.xz" | xz -dc |
+      awk '$1 == "Package:" { p = ($2 == "ubuntu-keyring") } p && $1 == "Filename:" && !f { f = $2 } END { print f }')
+    [ -n "$deb" ] || die "no ubuntu-keyring package in $mirror $suite"
+    curl -fsS -o "$tmp/keyring.deb" "$mirror/$deb"
+    dpkg-deb -x "$tmp/keyring.deb" "$tmp/pkg"
+    mkdir -m 0700 "$tmp/gnupg"
+    gpg -q --homedir "$tmp/gnupg" --no-default-keyring \
+      --keyring "$tmp/pkg/usr/share/keyrings/ubuntu-archive-keyring.gpg" --export "$ubuntu_archive_key" >"$tmp/key.gpg"
+    gpg -q --homedir "$tmp/gnupg" --with-colons --show-keys "$tmp/key.gpg" |
+      awk -F: '$1 == "fpr" { print $10 }' | grep -qxF "$ubuntu_archive_key" ||
+      { rm -rf "$tmp"; die "ubuntu-keyring ($deb) has no key $ubuntu_archive_key"; }
+    mv "$tmp/key.gpg" "$keyring"
+    rm -rf "$tmp"
+  fi
+}
+
+# debootstrap's arguments beyond the common ones. Debian's debootstrap has no script
+# named noble: every Ubuntu suite since gutsy uses gutsy's.
+debootstrap_args() {
+  case $distro in
+    debian) echo "$suite" "$1" "$mirror" ;;
+    ubuntu) echo "--keyring=$ubuntu_keyring" "--components=$(components | tr ' ' ,)" \
+      "$suite" "$1" "$mirror" /usr/share/debootstrap/scripts/gutsy ;;
+  esac
+}
 
 # The cache key: what debootstrap is asked for. A change of packages, suite, mirror or
 # build recipe rebuilds.
@@ -146,11 +217,13 @@ build_rootfs_tarball() {
   local tarball=$1 tmp
   mkdir -p "$cache"
   tmp=$(mktemp -d "$cache/build.XXXXXX")
+  [ "$distro" = debian ] || ensure_ubuntu_keyring
   log "debootstrap $suite from $mirror (about a minute)"
-  if ! debootstrap --variant=minbase --include="$rootfs_packages" "$suite" "$tmp/root" "$mirror" \
-    >"$cache/debootstrap.log" 2>&1; then
+  # shellcheck disable=SC2046 # words without spaces
+  if ! debootstrap --variant=minbase --include="$rootfs_packages" $(debootstrap_args "$tmp/root") \
+    >"$cache/debootstrap-$suite.log" 2>&1; then
     rm -rf --one-file-system "$tmp"
-    die "debootstrap failed; see $cache/debootstrap.log"
+    die "debootstrap failed; see $cache/debootstrap-$suite.log"
   fi
   # Each VPS gets its own machine-id at first boot. The SSH host keys stay in the
   # tarball (one set per cache build): making an RSA key at every start costs seconds,
@@ -161,22 +234,27 @@ build_rootfs_tarball() {
     zstd -q -T0 -3 -o "$tmp/rootfs.tar.zst"
   mv "$tmp/rootfs.tar.zst" "$tarball"
   rm -rf --one-file-system "$tmp"
-  # Tarballs of an older recipe are never used again.
-  find "$cache" -maxdepth 1 -name 'rootfs-*.tar.zst' ! -path "$tarball" -delete
+  # Tarballs of an older recipe are never used again (the other distribution's stay).
+  find "$cache" -maxdepth 1 -name "rootfs-$suite-*.tar.zst" ! -path "$tarball" -delete
   log "cached rootfs at $tarball"
 }
 
 # Unpack the cached rootfs only when this VPS has none: a second start keeps its disk.
+# rootfs.ok names the suite unpacked (empty: bookworm, from before Ubuntu was one).
 ensure_rootfs() {
-  local tarball
-  [ -e "$state/rootfs.ok" ] && return 0
+  local tarball have
+  if [ -e "$state/rootfs.ok" ]; then
+    have=$(<"$state/rootfs.ok")
+    [ "${have:-bookworm}" = "$suite" ] || die "$state holds a ${have:-bookworm} VPS, not $suite: stop it first"
+    return 0
+  fi
   tarball=$(rootfs_tarball)
   [ -s "$tarball" ] || build_rootfs_tarball "$tarball"
   rm -rf --one-file-system "$rootfs"
   mkdir -p "$rootfs"
   zstd -q -dc "$tarball" | tar --numeric-owner --xattrs --xattrs-include='*' --acls -C "$rootfs" -xpf -
   configure_rootfs
-  touch "$state/rootfs.ok"
+  echo "$suite" >"$state/rootfs.ok"
 }
 
 # What makes this rootfs a VPS of ours: name, apt through the proxy, root login by key.
@@ -186,11 +264,12 @@ configure_rootfs() {
     "$name" >"$rootfs/etc/hosts"
   # The same archives the host uses; the VPS reaches them only through the proxy.
   cat >"$rootfs/etc/apt/sources.list" <<EOF
-deb $mirror $suite main
-deb $mirror $suite-updates main
-deb $security_mirror $suite-security main
+deb $mirror $suite $(components)
+deb $mirror $suite-updates $(components)
+deb $security_mirror $suite-security $(components)
 EOF
   # No DNS by design: an empty resolver list fails lookups at once instead of timing out.
+  rm -f "$rootfs/etc/resolv.conf"
   printf '# %s has no DNS on purpose: apt goes through the proxy.\n' "$name" >"$rootfs/etc/resolv.conf"
   echo "Acquire::http::Proxy \"http://$host_ip:$proxy_port\";" >"$rootfs/etc/apt/apt.conf.d/01proxy"
   # Only fills in host keys that are missing (none, from a current tarball).
@@ -233,7 +312,22 @@ remove_network() {
   if [ -e "/run/netns/$name" ]; then ip netns del "$name"; fi
 }
 
-# --- apt proxy: apt-cacher-ng pinned to the host's mirror ---
+# --- apt proxy: apt-cacher-ng pinned to the host's mirror (or Ubuntu's archives) ---
+
+# The proxy's remaps: each name the distribution's sources may use for its archive and
+# its security archive, pinned to the one mirror the VPS uses.
+proxy_remaps() {
+  case $distro in
+    debian)
+      echo "Remap-secdeb: security.debian.org security.debian.org/debian-security deb.debian.org/debian-security /debian-security ${security_mirror#http://} ; $security_mirror/"
+      echo "Remap-debrep: deb.debian.org/debian ftp.debian.org/debian /debian ${mirror#http://} ; $mirror/"
+      ;;
+    ubuntu)
+      echo "Remap-secubu: ${security_mirror#http://} ; $security_mirror/"
+      echo "Remap-uburep: ${mirror#http://} ; $mirror/"
+      ;;
+  esac
+}
 
 # Its stock config picks mirrors from its own list (503 here) and maps the security
 # archive to another host first (hangs): a private config pins both to our mirror.
@@ -251,8 +345,7 @@ PidFile: $dir/pid
 BindAddress: $host_ip
 Port: $proxy_port
 ForeGround: 1
-Remap-secdeb: security.debian.org security.debian.org/debian-security deb.debian.org/debian-security /debian-security ${security_mirror#http://} ; $security_mirror/
-Remap-debrep: deb.debian.org/debian ftp.debian.org/debian /debian ${mirror#http://} ; $mirror/
+$(proxy_remaps)
 ReportPage: acng-report.html
 ExThreshold: 4
 EOF

@@ -2,7 +2,8 @@
 playbook runner and its recap, the roles' defaults, and a client loop through nginx.
 
 The target comes from VPS_ADDRESS, VPS_CA_BUNDLE and VPS_SSH (what `make vps-info`
-prints); when unset, from the local VPS itself. Requests go to the real site names:
+prints); when unset, from the local VPS itself (the Ubuntu one, and its inventory, with
+LOCAL_VPS_DISTRO=ubuntu). Requests go to the real site names:
 thedreamerscave.club and www resolve to the VPS for this process only, so TLS is
 verified exactly as a browser would (SNI, hostname, the CA's chain).
 """
@@ -24,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import requests
@@ -33,7 +35,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 SITE = "thedreamerscave.club"
 NAMES = (SITE, f"www.{SITE}")
-INVENTORY = os.environ.get("E2E_INVENTORY", str(REPO / "ansible" / "inventories" / "local"))
+# The local VPS of that distribution, as vps.sh names its state directory.
+LOCAL_UBUNTU = os.environ.get("LOCAL_VPS_DISTRO") == "ubuntu"
+INVENTORY = os.environ.get("E2E_INVENTORY", str(REPO / "ansible" / "inventories"
+                                                / ("local-ubuntu" if LOCAL_UBUNTU else "local")))
 # The venv's own ansible-playbook when there is one: `make bench` and `make audit` run
 # the venv's python without the venv on PATH.
 _VENV_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
@@ -50,12 +55,28 @@ def app_env(name: str) -> str:
 # redis-cli on the VPS as the app's ACL user: one command, so that it can stand in a
 # pipe or after xargs.
 REDIS_CLI_AS_APP = f"redis-cli --no-auth-warning -u {app_env('REDIS_URL')}"
-# The local VPS's generated secrets (vps.sh writes them; the local inventory reads them).
-LOCAL_SECRETS = REPO / ".local-vps" / "secrets"
+# The local VPS's generated secrets (the local inventory writes them into its state).
+LOCAL_SECRETS = REPO / (".local-vps-ubuntu" if LOCAL_UBUNTU else ".local-vps") / "secrets"
 ADMIN_EMAIL = f"admin@{SITE}"
 
 
 # --- the VPS ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseServer:
+    """The distribution's MySQL server as the mysql role installs it."""
+
+    unit: str
+    daemon: str  # the process name ps and ss show
+    client: str
+
+
+# By the VPS's distribution (the ID of its os-release): MariaDB on Debian, MySQL 8 on Ubuntu.
+DATABASE_SERVERS = {
+    "debian": DatabaseServer(unit="mariadb.service", daemon="mariadbd", client="mariadb"),
+    "ubuntu": DatabaseServer(unit="mysql.service", daemon="mysqld", client="mysql"),
+}
 
 
 @dataclass
@@ -63,6 +84,16 @@ class Vps:
     address: str
     ca_bundle: str
     ssh_prefix: list[str]
+
+    @cached_property
+    def distribution(self) -> str:
+        """The VPS's distribution, as its os-release names it (debian, ubuntu)."""
+        return self.run(". /etc/os-release && echo \"$ID\"").strip()
+
+    @property
+    def database(self) -> DatabaseServer:
+        """The database server this VPS's distribution runs."""
+        return DATABASE_SERVERS[self.distribution]
 
     @classmethod
     def from_settings(cls) -> "Vps":

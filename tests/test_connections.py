@@ -3,13 +3,13 @@ under load, well inside the server's max_connections."""
 
 from ops import Traffic, role_defaults
 
-# Connections of the app's own MariaDB user; the query itself runs as root.
+# Connections of the app's own database user; the query itself runs as root.
 APP_CONNECTIONS = ("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
                    "WHERE USER = '{user}'")
 
 
 def app_connections(vps, user: str) -> int:
-    return int(vps.run(f"mariadb -N -B -e \"{APP_CONNECTIONS.format(user=user)}\"").strip())
+    return int(vps.run(f"{vps.database.client} -N -B -e \"{APP_CONNECTIONS.format(user=user)}\"").strip())
 
 
 def pool_budget(vps) -> int:
@@ -26,7 +26,7 @@ def pool_budget(vps) -> int:
 def test_the_app_holds_one_connection_per_thread_at_rest_and_under_load(site, vps, token):
     user = role_defaults("mysql")["mysql_app_user"]
     budget = pool_budget(vps)
-    max_connections = int(vps.run("mariadb -N -B -e 'SELECT @@max_connections'").strip())
+    max_connections = int(vps.run(f"{vps.database.client} -N -B -e 'SELECT @@max_connections'").strip())
     assert budget * 2 < max_connections, f"pools of {budget} leave no room in {max_connections}"
 
     at_rest = app_connections(vps, user)

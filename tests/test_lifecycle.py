@@ -44,7 +44,7 @@ def test_reboot_brings_every_service_back_with_the_data(site, vps):
     assert state == "running", f"system {state} after the reboot: {failed}"
     vps.wait_until_ready(seconds=120)
     for unit in ("tdc-gunicorn.socket", "tdc-gunicorn", "tdc-celery-worker", "tdc-celery-beat",
-                 "nginx", "mariadb", "redis-server"):
+                 "nginx", vps.database.unit, "redis-server"):
         assert vps.run(f"systemctl is-active {unit}", check=False).strip() == "active", unit
     login = site.post(vps.url("/api/v1/auth/login"), timeout=15,
                       json={"email": member["email"], "password": member["password"]})

@@ -6,12 +6,15 @@ import shlex
 import pytest
 from ops import REDIS_CLI_AS_APP, app_env, role_defaults
 
+# DATABASE stands for the distribution's database server (ops.DATABASE_SERVERS).
+DATABASE = "the database server"
 UNITS = ["tdc-gunicorn.socket", "tdc-gunicorn.service", "tdc-celery-worker.service",
-         "tdc-celery-beat.service", "nginx.service", "mariadb.service", "redis-server.service"]
+         "tdc-celery-beat.service", "nginx.service", DATABASE, "redis-server.service"]
 
 
 @pytest.mark.parametrize("unit", UNITS)
 def test_unit_is_active_and_enabled(vps, unit):
+    unit = vps.database.unit if unit == DATABASE else unit
     assert vps.run(f"systemctl is-active {unit}", check=False).strip() == "active"
     assert vps.run(f"systemctl is-enabled {unit}", check=False).strip() == "enabled"
 
@@ -45,11 +48,12 @@ def listening(vps) -> list[tuple[str, str]]:
 def test_only_the_stacks_own_daemons_listen(vps):
     """No package brought a daemon of its own (a mail server, say) that takes connections."""
     daemons = {re.search(r'users:\(\("([^"]+)"', proc).group(1) for _, proc in listening(vps)}
-    assert daemons <= {"sshd", "nginx", "mariadbd", "redis-server"}, daemons
+    assert daemons <= {"sshd", "nginx", vps.database.daemon, "redis-server"}, daemons
 
 
-@pytest.mark.parametrize(("process", "port"), [("mariadbd", "3306"), ("redis-server", "6379")])
+@pytest.mark.parametrize(("process", "port"), [(DATABASE, "3306"), ("redis-server", "6379")])
 def test_data_stores_listen_on_loopback_only(vps, process, port):
+    process = vps.database.daemon if process == DATABASE else process
     sockets = [addr for addr, proc in listening(vps) if process in proc]
     assert sockets, f"{process} is not listening"
     for address in sockets:
@@ -71,15 +75,16 @@ def test_redis_is_capped_and_never_evicts_the_broker_s_tasks(vps):
 
 
 def test_mysql_has_no_anonymous_users_nor_test_database(vps):
-    users = vps.run("mariadb -N -e \"SELECT CONCAT(User,'@',Host) FROM mysql.user\"").split()
+    mysql = vps.database.client
+    users = vps.run(f"{mysql} -N -e \"SELECT CONCAT(User,'@',Host) FROM mysql.user\"").split()
     assert not [u for u in users if u.startswith("@")]
-    assert "test" not in vps.run("mariadb -N -e 'SHOW DATABASES'").split()
+    assert "test" not in vps.run(f"{mysql} -N -e 'SHOW DATABASES'").split()
 
 
 def as_app_user(vps, sql: str) -> str:
     """Run SQL on the app's database as the API's own user (its .env credentials); the
     output, with the server's refusal when it refuses."""
-    login = (f"MYSQL_PWD={app_env('DB_PASSWORD')} mariadb -N -B -u {app_env('DB_USER')} "
+    login = (f"MYSQL_PWD={app_env('DB_PASSWORD')} {vps.database.client} -N -B -u {app_env('DB_USER')} "
              f"{app_env('DB_NAME')}")
     return vps.run(f"{login} -e {shlex.quote(sql)} 2>&1", check=False)
 

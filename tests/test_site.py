@@ -44,9 +44,11 @@ def test_redirects_to_the_bare_https_site(site, url, location):
 
 def test_acme_challenge_files_are_served_from_the_webroot_over_http(site, vps):
     # A token file as certbot writes it: served as it is over plain HTTP, not redirected.
+    # certbot makes it world-readable whatever the umask (Ubuntu's PAM gives root's SSH
+    # sessions login.defs' 027): so does this one.
     token = f"e2e-{uuid.uuid4().hex}"
     path = f"{ACME_WEBROOT}/.well-known/acme-challenge/{token}"
-    vps.run(f"mkdir -p {ACME_WEBROOT}/.well-known/acme-challenge && echo {token}.key > {path}")
+    vps.run(f"umask 022 && mkdir -p {ACME_WEBROOT}/.well-known/acme-challenge && echo {token}.key > {path}")
     try:
         url = vps.url(f"/.well-known/acme-challenge/{token}", scheme="http")
         served = site.get(url, allow_redirects=False, timeout=10)
