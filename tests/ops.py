@@ -55,8 +55,9 @@ def app_env(name: str) -> str:
 # redis-cli on the VPS as the app's ACL user: one command, so that it can stand in a
 # pipe or after xargs.
 REDIS_CLI_AS_APP = f"redis-cli --no-auth-warning -u {app_env('REDIS_URL')}"
-# The local VPS's generated secrets (the local inventory writes them into its state).
-LOCAL_SECRETS = REPO / (".local-vps-ubuntu" if LOCAL_UBUNTU else ".local-vps") / "secrets"
+# The local VPS's state (vps.sh's), where the local inventory writes its generated secrets.
+LOCAL_STATE = REPO / (".local-vps-ubuntu" if LOCAL_UBUNTU else ".local-vps")
+LOCAL_SECRETS = LOCAL_STATE / "secrets"
 ADMIN_EMAIL = f"admin@{SITE}"
 
 
@@ -184,7 +185,7 @@ def wait_for(predicate, seconds: float, interval: float = 1) -> bool:
 
 # --- the stand-in mail relay (local-vps/relay.py, on the host side of the VPS) ---------
 
-RELAY_DIR = REPO / ".local-vps" / "relay"
+RELAY_DIR = LOCAL_STATE / "relay"
 RELAY_USER = "tdc-relay"  # vps.sh's relay_user, the local inventory's app_smtp_username
 
 
