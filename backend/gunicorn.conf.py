@@ -37,6 +37,31 @@ preload_app = False
 proc_name = "tdc-gunicorn"
 
 
+# Metrics: every worker counts into PROMETHEUS_MULTIPROC_DIR (app/utils/metrics.py); the
+# master serves their sum on METRICS_ADDRESS, a loopback listener nginx does not proxy.
+# Only prometheus-client is imported here, never the app: the master must not hold the
+# app's modules, or the workers a HUP starts after a release would inherit the old ones.
+def when_ready(server) -> None:
+    address = os.environ.get("METRICS_ADDRESS", "")
+    if not address or not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    host, _, port = address.rpartition(":")
+    start_http_server(int(port), addr=host, registry=registry)
+    server.log.info("Serving metrics on %s", address)
+
+
+def child_exit(server, worker) -> None:
+    # A dead worker's live gauges leave the sum; its counters stay in it.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 # gunicorn answers a request it refuses to parse (a control character in a header value,
 # a raw non-ASCII byte in the path, a line past limit_request_line over HTTP/2, more than
 # 100 headers: nginx passes all of these) with an HTML page of its own. The API answers
