@@ -17,6 +17,9 @@ ARGS ?=
 LOCAL_INVENTORY := ansible/inventories/local
 # Debian packages the backend tests and `make run` start as throwaway processes.
 BACKEND_PACKAGES := mariadb-server mariadb-client redis-server
+# Debian packages whose tools check the monitoring configuration offline (promtool,
+# amtool, the blackbox exporter's --config.check).
+MONITORING_LINT_PACKAGES := prometheus prometheus-alertmanager prometheus-blackbox-exporter
 
 .PHONY: help
 help: ## List the targets
@@ -134,7 +137,7 @@ bench: ops-venv ## Benchmark the local VPS: nginx vs gunicorn, microcache, deplo
 # --- checks ------------------------------------------------------------------
 
 .PHONY: lint
-lint: lint-python lint-lock lint-ops ## Every linter: ruff, yamllint, ansible-lint, syntax, nginx -t, gixy
+lint: lint-python lint-lock lint-ops ## Every linter: ruff, yamllint, ansible-lint, syntax, nginx -t, gixy, promtool, amtool
 
 .PHONY: lint-python
 lint-python: venv
@@ -156,12 +159,14 @@ lint-ops: ops-venv
 	$(OPS)/yamllint -c ansible/.yamllint ansible/
 	$(OPS)/ansible-lint --offline -c ansible/.ansible-lint ansible/
 	for inventory in $(LOCAL_INVENTORY) ansible/inventories/production; do \
-	  for playbook in site deploy rollback backup restore lint-nginx; do \
+	  for playbook in site deploy rollback backup restore lint-nginx lint-monitoring; do \
 	    $(OPS)/ansible-playbook -i $$inventory ansible/$$playbook.yml --syntax-check; \
 	  done; \
 	done
 	@scripts/apt-ensure nginx
 	$(OPS)/ansible-playbook -i localhost, -c local ansible/lint-nginx.yml
+	@scripts/apt-ensure $(MONITORING_LINT_PACKAGES)
+	$(OPS)/ansible-playbook -i localhost, -c local ansible/lint-monitoring.yml
 	PATH=$(CURDIR)/$(OPS):$$PATH ansible/tests/preflight.sh
 
 .PHONY: test-e2e
