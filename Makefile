@@ -102,6 +102,17 @@ ssh: ## Open a root shell on the local VPS
 vps-info: ## Print VPS_ADDRESS, VPS_CA_BUNDLE and VPS_SSH of the local VPS
 	@local-vps/vps.sh info
 
+# --- monitoring --------------------------------------------------------------
+# The monitor host: the local VPS, or the one VPS_SSH names (VPS_SSH="ssh deploy@thedreamerscave.club").
+
+.PHONY: monitor
+monitor: ops-venv ## Open Prometheus (:9090) and Alertmanager (:9093) here through an SSH tunnel
+	$(OPS)/python scripts/monitor tunnel
+
+.PHONY: status
+status: ops-venv ## Print the figures to look at first, from Prometheus: targets, errors, p99, queue, cert, backup, disk
+	@$(OPS)/python scripts/monitor status
+
 .PHONY: vps-status
 vps-status: ## Say what of the local VPS runs
 	local-vps/vps.sh status
