@@ -51,12 +51,18 @@ def test_the_host_cannot_reach_the_monitoring_ports(vps, port):
         socket.create_connection((vps.address, port), timeout=3).close()
 
 
-def app_requests(vps, route: str) -> float:
-    """The API's request count for ROUTE (every status), summed over gunicorn's workers,
-    as its master serves it right now."""
-    text = vps.run(f"curl -sSf http://{APP['app_metrics_address']}/metrics")
+def served(vps, address: str, name: str, **labels: str) -> float:
+    """The sum of NAME's samples with LABELS that the metrics listener at ADDRESS serves
+    right now (its own sum over its service's processes)."""
+    text = vps.run(f"curl -sSf http://{address}/metrics")
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("tdc_http_requests_total{") and f'route="{route}"' in line)
+               if line.startswith(name + "{")
+               and all(f'{key}="{value}"' in line for key, value in labels.items()))
+
+
+def app_requests(vps, route: str) -> float:
+    """The API's request count for ROUTE (every status), summed over gunicorn's workers."""
+    return served(vps, APP["app_metrics_address"], "tdc_http_requests_total", route=route)
 
 
 def test_the_request_counter_follows_the_traffic_through_nginx(site, vps, token):
@@ -71,6 +77,19 @@ def test_the_request_counter_follows_the_traffic_through_nginx(site, vps, token)
     assert wait_for(lambda: prometheus_query(
         vps, f'sum(tdc_http_requests_total{{job="api",route="{route}"}}) >= {before + 30}'), 60,
         interval=5), "Prometheus did not scrape the new count"
+
+
+def test_the_worker_counts_its_tasks_over_the_pool_s_processes(site, vps):
+    """Each readiness check pings the worker with a task (tdc.ping): the pool's processes
+    count it, and the worker's main process serves the sum."""
+    def pings() -> float:
+        return served(vps, APP["app_worker_metrics_address"], "tdc_celery_tasks_total",
+                      task="tdc.ping", state="SUCCESS")
+    before = pings()
+    # Past the readiness cache (2 s a process): at least one new ping.
+    time.sleep(3)
+    assert site.get(vps.url("/api/v1/health/ready"), timeout=15).status_code == 200
+    assert wait_for(lambda: pings() > before, 10), before
 
 
 @pytest.mark.parametrize("path", ["/metrics", "/api/v1/metrics", "/api/metrics"])
