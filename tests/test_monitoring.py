@@ -4,6 +4,7 @@ and alerts that reach a webhook (the test's own) when Redis or gunicorn stop, an
 once they are back."""
 
 import socket
+import subprocess
 import time
 
 import pytest
@@ -139,3 +140,22 @@ def test_an_outage_alerts_the_webhook_and_resolves(vps, alerts, alert, labels, s
     resolved = alerts.wait_for(alert, "resolved", ALERT_BOUND, since=restarted, **labels)
     print(f"{alert} resolved {resolved:.0f} s after `{start}`")
     vps.wait_until_ready(seconds=60)
+
+
+def forwarded(vps, port: int) -> str:
+    """What an HTTP request through an SSH forward to 127.0.0.1:PORT on the VPS gets
+    (ssh -W: the forwarding `make monitor` uses), or ssh's complaint."""
+    run = subprocess.run([vps.ssh_prefix[0], "-W", f"127.0.0.1:{port}", *vps.ssh_prefix[1:]],
+                         input=b"GET / HTTP/1.0\r\n\r\n", capture_output=True, timeout=30,
+                         check=False)
+    return (run.stdout + run.stderr).decode(errors="replace")
+
+
+def test_ssh_forwards_to_prometheus_and_alertmanager_only(vps):
+    ports = MONITORING["monitoring_ports"]
+    for name in ("prometheus", "alertmanager"):
+        assert forwarded(vps, ports[name]).startswith("HTTP/1."), name
+    # sshd refuses the channel ("administratively prohibited", quiet at LogLevel=ERROR).
+    for name in ("node", "redis", "mysqld"):
+        answer = forwarded(vps, ports[name])
+        assert "forwarding failed" in answer and "HTTP/1." not in answer, (name, answer)
