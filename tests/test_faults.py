@@ -4,9 +4,17 @@ states, requests succeed again, and a task queued around the fault runs once it 
 
 import shlex
 import time
+import uuid
 
 import pytest
-from ops import new_member, queue_welcome, relay_mails, role_defaults, wait_for
+from ops import (
+    REDIS_CLI_AS_APP,
+    new_member,
+    queue_welcome,
+    relay_mails,
+    role_defaults,
+    wait_for,
+)
 
 pytestmark = pytest.mark.disruptive
 
@@ -72,3 +80,16 @@ def test_the_site_recovers(site, vps, member_id, token, name, command, bound, qu
     assert statuses == [(200, "BYPASS")] * len(answers), f"{name}: after recovery {statuses}"
     assert wait_for(lambda: mails() > sent_before, 60), \
         f"{name}: the task queued around the fault never ran (ready after {recovered:.1f} s)"
+
+
+def test_a_redis_restart_keeps_what_its_transactions_wrote(site, vps):
+    """Redis replays its AOF as the default user, which may log in nowhere but must be
+    allowed the file's commands: a transaction's writes (a counter and its expiry, as the
+    rate limiter keeps them) come back after a restart."""
+    key = f"tdc:e2e:aof:{uuid.uuid4().hex[:8]}"
+    vps.run(f"printf 'MULTI\\nINCR {key}\\nEXPIRE {key} 600\\nEXEC\\n' | {REDIS_CLI_AS_APP}")
+    vps.run("systemctl restart redis-server")
+    vps.wait_until_ready(seconds=45)
+    ttl = int(vps.run(f"{REDIS_CLI_AS_APP} TTL {key}").strip())
+    vps.run(f"{REDIS_CLI_AS_APP} DEL {key}")
+    assert 0 < ttl <= 600, f"after the restart the key's TTL is {ttl} (-2: lost, -1: no expiry)"
