@@ -5,6 +5,7 @@ dir; nothing relies on a system service. The app connects as an unprivileged use
 TCP, like production's app user.
 """
 
+import gc
 import importlib.util
 import itertools
 import os
@@ -151,7 +152,10 @@ def app(service_env):
     """The app under test, its schema migrated once for the session."""
     application = create_app(AppTestingConfig)
     migrate.upgrade(application.config)
-    return application
+    yield application
+    # An AsyncResult left in a reference cycle unsubscribes from Redis when it is
+    # collected: collect now, while the session's Redis runs, not after it stopped.
+    gc.collect()
 
 
 @pytest.fixture
