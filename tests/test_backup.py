@@ -10,8 +10,18 @@ import time
 import uuid
 
 import pytest
-from ops import (STORAGE_DIR, Traffic, is_envelope, new_member, output, playbook,
-                 post_within_limits, role_defaults, storage_down, wait_for)
+from ops import (
+    STORAGE_DIR,
+    Traffic,
+    is_envelope,
+    new_member,
+    output,
+    playbook,
+    post_within_limits,
+    role_defaults,
+    storage_down,
+    wait_for,
+)
 
 DATABASE = role_defaults("mysql")["mysql_app_database"]
 BACKUP = role_defaults("backup")
