@@ -278,3 +278,48 @@ def test_a_restore_to_a_malformed_time_changes_nothing(vps):
     assert run.returncode != 0
     assert 'give it as AT="YYYY-MM-DD HH:MM:SS" (UTC)' in run.stdout
     assert not vps.run("ls /run/tdc-maintenance 2>/dev/null || true").strip()
+
+
+@pytest.mark.disruptive
+def test_a_deploy_with_a_migration_to_apply_backs_up_first_and_readiness_waits_for_it(site, vps):
+    """The newest migration undone by hand: readiness says the schema is not the
+    release's; a deploy takes a full backup before it migrates, then serves ready."""
+    newest = sql(vps, "SELECT name FROM schema_migrations ORDER BY version DESC LIMIT 1").strip()
+    assert newest == "005_token_cutoff.sql", "undo the newest migration here when it changes"
+    sql(vps, "ALTER TABLE users DROP COLUMN tokens_valid_after; "
+             "DELETE FROM schema_migrations WHERE name = '005_token_cutoff.sql'")
+    fulls = len(snapshots(vps, "full"))
+
+    def unready_on_schema() -> bool:
+        answer = site.get(vps.url("/api/v1/health/ready"), timeout=15)
+        return answer.status_code == 503 and "pending 005_token_cutoff.sql" in answer.text
+
+    assert wait_for(unready_on_schema, seconds=30)
+    run = playbook("deploy")
+    assert run.returncode == 0, output(run)
+    assert "backed up before migrating: 1 migrations pending" in run.stdout
+    assert len(snapshots(vps, "full")) == fulls + 1
+    assert sql(vps, "SELECT COUNT(*) FROM schema_migrations WHERE name = '005_token_cutoff.sql'"
+               ).strip() == "1"
+    vps.wait_until_ready(seconds=60)
+
+
+@pytest.mark.disruptive
+def test_a_rollback_to_a_release_older_than_the_schema_stops_unless_told(vps):
+    """A migration applied that the previous release does not know: the rollback says so,
+    names the way to go on, and changes nothing."""
+    current = vps.run("readlink -f /srv/tdc/current").strip()
+    if int(vps.run("ls -1d /srv/tdc/releases/*/ | wc -l")) < 2:
+        assert playbook("deploy").returncode == 0
+        current = vps.run("readlink -f /srv/tdc/current").strip()
+    sql(vps, "INSERT INTO schema_migrations (version, name, checksum) "
+             "VALUES (999, '999_from_the_future.sql', REPEAT('0', 64))")
+    try:
+        run = playbook("rollback")
+    finally:
+        sql(vps, "DELETE FROM schema_migrations WHERE version = 999")
+    assert run.returncode != 0
+    assert "older than the database's schema (applied after it: 999_from_the_future.sql)" \
+        in " ".join(run.stdout.split())
+    assert "-e app_rollback_allow_older_schema=true" in run.stdout
+    assert vps.run("readlink -f /srv/tdc/current").strip() == current
