@@ -45,8 +45,8 @@ vps_ip=$net.2
 host_if=${name}0                 # host end of the veth; the VPS end is eth0 inside
 # IPv6 beside it, in ULA prefixes named after the net's last two octets (169.254.77 ->
 # fe4d): the link's /64 (host ::1, VPS ::2), and a /48 of client addresses routed to the
-# host, every one of which the host may bind, so that a test can speak from many
-# addresses in one /64 or from many /64s.
+# host and local to it, so that a test can speak from many addresses of one /64 or from
+# many /64s (a socket binds one with IP_FREEBIND: no address is configured for it).
 net6=$(printf 'fd74:6463:%02x%02x' "$(cut -d. -f2 <<<"$net")" "$(cut -d. -f3 <<<"$net")")
 host_ip6=$net6::1
 vps_ip6=$net6::2
