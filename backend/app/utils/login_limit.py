@@ -6,65 +6,47 @@ lock tells an attacker nothing. It never lasts longer than the window: refused a
 are not counted, so nobody can extend it. A successful login clears the count.
 
 The key is the normalised e-mail of the request (hashed), registered or not: an unknown
-address is limited exactly like a known one, and the 429 reveals nothing. Counted by the
-limiter's own strategy and storage (Redis, or its in-memory fallback while Redis is down).
+address is limited exactly like a known one, and the 429 reveals nothing. It is a
+flask-limiter limit (so its 429 and headers are the limiter's, in Redis or its in-memory
+fallback) that only tests before the view and counts only a 401 after it.
 """
 
-import math
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from flask import current_app, make_response
-from limits import RateLimitItem, parse_many
-from werkzeug.exceptions import TooManyRequests
+from limits import parse_many
 
-from app.utils.rate_limit import KEY_PREFIX, limiter, request_account_key
+from app.utils.rate_limit import KEY_PREFIX, limiter, request_account_key, setting
 
 SETTING = "RATELIMIT_LOGIN_ACCOUNT"
 SCOPE = "login-failures"
 TOO_MANY_FAILURES = "Too many failed logins for this account; retry later"
 
-
-def _limits() -> list[RateLimitItem]:
-    return parse_many(current_app.config[SETTING])
-
-
-def refuse_while_limited(account_key: str) -> None:
-    """Raise 429 with Retry-After when the account's failures reached a limit."""
-    strategy = limiter.limiter
-    for item in _limits():
-        if not strategy.test(item, KEY_PREFIX, SCOPE, account_key):
-            reset_at = strategy.get_window_stats(item, KEY_PREFIX, SCOPE, account_key).reset_time
-            raise TooManyRequests(TOO_MANY_FAILURES,
-                                  retry_after=max(1, math.ceil(reset_at - time.time())))
-
-
-def count_failure(account_key: str) -> None:
-    for item in _limits():
-        limiter.limiter.hit(item, KEY_PREFIX, SCOPE, account_key)
+_failures = limiter.shared_limit(
+    setting(SETTING), scope=SCOPE, key_func=request_account_key,
+    exempt_when=lambda: not request_account_key(),
+    deduct_when=lambda response: response.status_code == 401,
+    error_message=TOO_MANY_FAILURES)
 
 
 def clear_failures(account_key: str) -> None:
-    for item in _limits():
-        limiter.limiter.clear(item, KEY_PREFIX, SCOPE, account_key)
+    """Forget the account's failures (the identifiers as flask-limiter builds them for a
+    shared limit: prefix, key, scope; tests/test_account_limits.py checks the reset)."""
+    for item in parse_many(current_app.config[SETTING]):
+        limiter.limiter.clear(item, KEY_PREFIX, account_key, SCOPE)
 
 
 def limit_failed_logins(view: Callable) -> Callable:
     """Apply the per-account failure limit to a login view: its 401 counts, its 200 clears."""
 
     @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        account_key = request_account_key()
-        if not account_key:  # no e-mail in the body: the view refuses it
-            return view(*args, **kwargs)
-        refuse_while_limited(account_key)
+    def cleared_on_success(*args: Any, **kwargs: Any) -> Any:
         response = make_response(view(*args, **kwargs))
-        if response.status_code == 401:
-            count_failure(account_key)
-        elif response.status_code == 200:
+        account_key = request_account_key()
+        if response.status_code == 200 and account_key:
             clear_failures(account_key)
         return response
 
-    return wrapped
+    return _failures(cleared_on_success)

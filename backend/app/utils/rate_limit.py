@@ -37,8 +37,8 @@ def client_key(address: str | None) -> str:
     if ip.version == 6:
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)
-        # The scope (fe80::1%eth0) is no part of the network.
-        network = ipaddress.ip_network(f"{ip.exploded}/{IPV6_CLIENT_PREFIX}", strict=False)
+        # From the address's integer: its scope (fe80::1%eth0) is no part of the network.
+        network = ipaddress.IPv6Network((int(ip), IPV6_CLIENT_PREFIX), strict=False)
         return str(network)
     return str(ip)
 
