@@ -7,34 +7,47 @@ import uuid
 from ops import ADMIN_EMAIL, admin_token, member_token
 
 
-def test_an_admin_write_appears_in_the_audit_trail(site, vps):
+def test_admin_writes_appear_in_the_audit_trail(site, vps):
     headers = {"Authorization": f"Bearer {admin_token(vps)}"}
     admin = site.get(vps.url("/api/v1/auth/me"), headers=headers, timeout=15).json()["data"]
     assert admin["email"] == ADMIN_EMAIL
     tag = uuid.uuid4().hex[:12]
+    # A venue and an event of this test's own, gone again after: the club's programme and
+    # venues stay as they were (a location is deactivated, an event deleted).
+    location = {"slug": f"audit-{tag}", "name": "Audited room"}
     event = {"slug": f"audit-{tag}", "title": "Audited", "event_type": "concert",
-             "location": "jazz-club", "starts_at": "2099-01-01T20:00:00Z",
+             "location": location["slug"], "starts_at": "2099-01-01T20:00:00Z",
              "ends_at": "2099-01-01T22:00:00Z"}
-    created = site.post(vps.url("/api/v1/admin/events"), json=event, timeout=15,
-                        headers={**headers, "X-Request-ID": f"audit-create-{tag}"})
-    assert created.status_code == 201, created.text
-    # Unpublished, and gone again: the club's programme stays as it was.
-    deleted = site.delete(vps.url(f"/api/v1/admin/events/{event['slug']}"), timeout=15,
-                          headers={**headers, "X-Request-ID": f"audit-delete-{tag}"})
-    assert deleted.status_code == 204
+    steps = [("post", "/api/v1/admin/locations", location, 201),
+             ("post", "/api/v1/admin/events", event, 201),
+             ("delete", f"/api/v1/admin/events/{event['slug']}", None, 204),
+             ("delete", f"/api/v1/admin/locations/{location['slug']}", None, 204)]
+    answers = []
+    for n, (method, path, body, status) in enumerate(steps):
+        answer = site.request(method, vps.url(path), json=body, timeout=15,
+                              headers={**headers, "X-Request-ID": f"audit-{tag}-{n}"})
+        assert answer.status_code == status, answer.text
+        answers.append(answer)
+    location_id = answers[0].json()["data"]["id"]
+    event_id = answers[1].json()["data"]["id"]
 
-    listed = site.get(vps.url("/api/v1/admin/audit?target_type=event&per_page=2"),
+    listed = site.get(vps.url(f"/api/v1/admin/audit?actor_id={admin['id']}&per_page=4"),
                       headers=headers, timeout=15)
     assert listed.status_code == 200, listed.text
     entries = listed.json()["data"]
-    event_id = created.json()["data"]["id"]
-    assert [(e["action"], e["target_id"], e["actor_id"], e["request_id"]) for e in entries] == [
-        ("event.delete", event_id, admin["id"], f"audit-delete-{tag}"),
-        ("event.create", event_id, admin["id"], f"audit-create-{tag}"),
+    assert [(e["action"], e["target_type"], e["target_id"], e["request_id"])
+            for e in entries] == [
+        ("location.deactivate", "location", location_id, f"audit-{tag}-3"),
+        ("event.delete", "event", event_id, f"audit-{tag}-2"),
+        ("event.create", "event", event_id, f"audit-{tag}-1"),
+        ("location.create", "location", location_id, f"audit-{tag}-0"),
     ]
-    assert entries[1]["changes"]["slug"] == event["slug"]
+    assert {e["actor_id"] for e in entries} == {admin["id"]}
+    assert entries[2]["changes"]["slug"] == event["slug"]
+    assert entries[0]["changes"] == {"slug": location["slug"], "is_active": [True, False]}
 
-    lines = vps.run(f"journalctl -u tdc-gunicorn -o cat --no-pager --grep audit-create-{tag}")
+    # The write's request log line names the admin.
+    lines = vps.run(f"journalctl -u tdc-gunicorn -o cat --no-pager --grep audit-{tag}-1")
     logged = [json.loads(line) for line in lines.splitlines() if line.startswith("{")]
     assert [entry.get("user_id") for entry in logged if entry.get("path")] == [admin["id"]]
 
