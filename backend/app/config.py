@@ -98,6 +98,15 @@ class BaseConfig:
         # Per client address, shared by all workers through Redis.
         self.RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
         self.RATELIMIT_REGISTER = _env("RATELIMIT_REGISTER", "5 per minute;30 per hour")
+        # Each answer of these two may send a mail: kept low, a mail box is no target.
+        self.RATELIMIT_RESEND = _env("RATELIMIT_RESEND", "3 per minute;10 per hour")
+        self.RATELIMIT_RESET = _env("RATELIMIT_RESET", "3 per minute;10 per hour")
+
+        # The site the mails' links point at (/account/verify, /account/reset), no slash.
+        self.SITE_URL = (_env("SITE_URL", "https://thedreamerscave.club") or "").rstrip("/")
+        # How long the link of a verification and of a password-reset mail works.
+        self.VERIFY_TOKEN_HOURS = _env_int("VERIFY_TOKEN_HOURS", 24)
+        self.RESET_TOKEN_MINUTES = _env_int("RESET_TOKEN_MINUTES", 60)
 
         self.CORS_ORIGINS = _env_list("CORS_ORIGINS", DEFAULT_CORS_ORIGINS)
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
@@ -129,6 +138,11 @@ class BaseConfig:
         """Refuse settings that cannot work; production adds its secret checks."""
         if self.DB_POOL_SIZE < 1:
             raise ConfigError("DB_POOL_SIZE must be at least 1")
+        if not self.SITE_URL.startswith(("https://", "http://")):
+            raise ConfigError(f"SITE_URL must be the site's https:// address, "
+                              f"got {self.SITE_URL!r}")
+        if self.VERIFY_TOKEN_HOURS < 1 or self.RESET_TOKEN_MINUTES < 1:
+            raise ConfigError("VERIFY_TOKEN_HOURS and RESET_TOKEN_MINUTES must be at least 1")
         self.validate_mail()
 
     def validate_mail(self) -> None:

@@ -27,3 +27,11 @@ def login_limit() -> str:
 
 def register_limit() -> str:
     return current_app.config["RATELIMIT_REGISTER"]
+
+
+def resend_limit() -> str:
+    return current_app.config["RATELIMIT_RESEND"]
+
+
+def reset_limit() -> str:
+    return current_app.config["RATELIMIT_RESET"]
