@@ -527,6 +527,7 @@ def fuzz(vps: Vps, token: str, log: str, *extra: str, own_user_id: int | None = 
                "--header", f"Authorization: Bearer {token}",
                # logout would revoke the token half-way and leave the rest unauthenticated
                "--exclude-path", "/api/v1/auth/logout",
+               "--exclude-path", "/api/v1/auth/logout-all",
                "--suppress-health-check", "all", *extra], timeout=240,
               env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": str(HOOKS),
                    "TDC_FUZZ_OWN_USER_ID": str(own_user_id or "")})
