@@ -24,7 +24,9 @@ from app.services.users import (
 from app.utils.db import fetch_one, get_cursor
 from app.utils.validation import ConflictError, ValidationFailed
 
-WRONG_CURRENT = {"current_password": ["is not your current password"]}
+
+class WrongPassword(Exception):
+    """The current password given with a change is not the member's (403)."""
 
 
 def check_password(password: str, email: str, username: str, field: str = "password") -> None:
@@ -116,7 +118,7 @@ def change_password(user_id: int, email: str, username: str, current: str,
     and return a fresh one for this session, with its lifetime."""
     row = fetch_one("SELECT password_hash FROM users WHERE id = %s", (user_id,))
     if not verify_password(row["password_hash"] if row else None, current):
-        raise ValidationFailed(WRONG_CURRENT)
+        raise WrongPassword
     check_password(password, email, username)
     with get_cursor() as cursor:
         cursor.execute("UPDATE users SET password_hash = %s WHERE id = %s",

@@ -93,9 +93,13 @@ def reset():
 @login_required
 def change_password():
     data = validate(PasswordChangeInput, json_body())
-    token, lifetime = accounts.change_password(
-        current_user.id, current_user.email, current_user.username, data.current_password,
-        data.password)
+    try:
+        token, lifetime = accounts.change_password(
+            current_user.id, current_user.email, current_user.username, data.current_password,
+            data.password)
+    except accounts.WrongPassword:
+        # A credential refused, as login's 401 is, not a malformed body: 403.
+        return error("The current password is wrong", 403)
     return success({"access_token": token, "token_type": "Bearer", "expires_in": lifetime,
                     "user": current_user.to_dict()})
 
@@ -178,11 +182,12 @@ OPENAPI_PATHS = {
             "Change the password", "Auth",
             {"200": data_response("A fresh token for this session", ref("Token"))},
             role="user",
-            description="Needs the current password: a wrong one is a 422 naming "
-                        "`current_password`. Every other token of the account is refused "
+            description="Needs the current password: a wrong one is a 403 (the request "
+                        "is well formed, its credential refused). Every other token of the "
+                        "account is refused "
                         "from then on. " + STRENGTH_RULES + " Rate limited per client "
                         "address by nginx, as all of /auth.",
-            errors=(429,), body=body_schema(PasswordChangeInput)),
+            errors=(403, 429), body=body_schema(PasswordChangeInput)),
     },
     "/api/v1/auth/logout-all": {
         "post": operation(
