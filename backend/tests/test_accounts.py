@@ -44,9 +44,18 @@ def access_token(client, email, password=PASSWORD):
     return answer.get_json()["data"]["access_token"]
 
 
-def mails_to(relay, address, subject):
-    return [m for m in relay.messages
+def mails_to(relay, address, subject, since=0):
+    """The relay's mails to ADDRESS with SUBJECT, of those after the first SINCE (the
+    relay keeps the whole session's)."""
+    return [m for m in relay.messages[since:]
             if m["to"] == [address] and f"Subject: {subject}" in m["body"]]
+
+
+def mail_after(relay, since, address, subject):
+    """The one such mail the relay got after its first SINCE, waiting for it."""
+    assert wait_for(lambda: mails_to(relay, address, subject, since)), f"no {subject!r}"
+    [mail] = mails_to(relay, address, subject, since)
+    return mail
 
 
 def link_of(mail):
@@ -90,9 +99,9 @@ def expire(app, token):
 
 
 def test_sign_up_verify_then_log_in_through_the_mails(client, celery_worker, relay):
+    since = len(relay.messages)
     assert register(client).status_code == 202
-    assert wait_for(lambda: mails_to(relay, "luna@example.com", "Confirm your e-mail address"))
-    [mail] = mails_to(relay, "luna@example.com", "Confirm your e-mail address")
+    mail = mail_after(relay, since, "luna@example.com", "Confirm your e-mail address")
     purpose, token = link_of(mail)
     assert purpose == "verify"
     refused = login(client, "luna@example.com")
@@ -104,7 +113,7 @@ def test_sign_up_verify_then_log_in_through_the_mails(client, celery_worker, rel
     assert verified.get_json()["data"]["email_verified_at"] is not None
     assert me(client, access_token(client, "luna@example.com")).status_code == 200
     # The welcome mail follows the verification, once.
-    assert wait_for(lambda: mails_to(relay, "luna@example.com", "Welcome to The Dreamer's Cave"))
+    mail_after(relay, since, "luna@example.com", "Welcome to The Dreamer's Cave")
 
 
 def test_unverified_is_said_only_after_the_right_password(client, unverified):
@@ -118,12 +127,12 @@ def test_unverified_is_said_only_after_the_right_password(client, unverified):
 def test_a_taken_address_gets_the_same_answer_and_its_owner_a_notice(client, make_user,
                                                                      celery_worker, relay):
     owner = make_user(email="sol@example.com")
+    since = len(relay.messages)
     new = register(client, email="luna@example.com", username="luna")
     taken = register(client, email="SOL@example.com", username="someone")
     assert new.status_code == taken.status_code == 202
     assert new.get_json() == taken.get_json()
-    assert wait_for(lambda: mails_to(relay, owner["email"], "Someone tried to sign up"))
-    [notice] = mails_to(relay, owner["email"], "Someone tried to sign up")
+    notice = mail_after(relay, since, owner["email"], "Someone tried to sign up")
     purpose, token = link_of(notice)
     assert purpose == "reset"
     # The link is a working reset link: the owner who forgot the password gets back in.
@@ -223,13 +232,28 @@ def test_a_verification_mail_of_a_spent_token_is_not_sent(app, client, unverifie
     assert len(relay.messages) == before
 
 
+def test_a_task_whose_token_row_names_another_token_or_member_mails_nothing(app, unverified,
+                                                                        make_user, relay):
+    """A task queued before a restore (ids reused) finds a row that is not its token's."""
+    other = make_user()
+    before = len(relay.messages)
+    with app.app_context():
+        token_id, token = account_tokens.create(unverified["id"], "verify")
+        stale = [send_verification_email.apply(args=args).get()
+                 for args in ((unverified["id"], token_id, "B" * 43),
+                              (other["id"], token_id, token))]
+    assert all(outcome.startswith("skipped") for outcome in stale), stale
+    assert len(relay.messages) == before
+
+
 def test_a_verification_task_run_twice_mails_once(app, unverified, relay):
+    since = len(relay.messages)
     with app.app_context():
         token_id, token = account_tokens.create(unverified["id"], "verify")
         outcomes = [send_verification_email.apply(args=(unverified["id"], token_id, token)).get()
                     for _ in range(2)]
     assert outcomes == ["sent", "skipped: sent already"]
-    assert len(mails_to(relay, "nova@example.com", "Confirm your e-mail address")) == 1
+    assert len(mails_to(relay, "nova@example.com", "Confirm your e-mail address", since)) == 1
 
 
 # --- resend --------------------------------------------------------------------------
@@ -285,9 +309,9 @@ def test_reset_by_mail_revokes_every_token_and_retires_the_other_links(client, a
     member = make_user()
     sessions = [access_token(client, member["email"]) for _ in range(2)]
     older_link = new_token(member["id"], "reset")
+    since = len(relay.messages)
     assert post(client, "reset-request", {"email": member["email"]}).status_code == 202
-    assert wait_for(lambda: mails_to(relay, member["email"], "Set a new password"))
-    [mail] = mails_to(relay, member["email"], "Set a new password")
+    mail = mail_after(relay, since, member["email"], "Set a new password")
     purpose, token = link_of(mail)
     assert purpose == "reset"
 

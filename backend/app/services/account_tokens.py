@@ -56,9 +56,13 @@ def link(purpose: str, token: str) -> str:
     return f"{current_app.config['SITE_URL']}{LINK_PATHS[purpose]}#token={token}"
 
 
-def is_usable(token_id: int) -> bool:
-    """Whether the token is still unspent and unexpired: a mail for a dead token is moot."""
-    row = fetch_one("SELECT used_at, expires_at FROM account_tokens WHERE id = %s", (token_id,))
+def is_usable(token_id: int, token: str, user_id: int) -> bool:
+    """Whether row TOKEN_ID is TOKEN's, of USER_ID, unspent and unexpired: a mail for a
+    dead token is moot, and a task older than the row (queued before a restore reused
+    the id) must not mail its token to whoever the id names now."""
+    row = fetch_one("SELECT used_at, expires_at FROM account_tokens "
+                    "WHERE id = %s AND token_hash = %s AND user_id = %s",
+                    (token_id, digest(token), user_id))
     return row is not None and row["used_at"] is None and row["expires_at"] > utc_now()
 
 

@@ -72,7 +72,7 @@ def _send(task: Task, kind: str, purpose: str, user_id: int, token_id: int, toke
 
     def compose() -> EmailMessage | None:
         user = get_user(user_id)
-        if user is None or not account_tokens.is_usable(token_id):
+        if user is None or not account_tokens.is_usable(token_id, token, user_id):
             return None
         body = text.format(username=user["username"], link=account_tokens.link(purpose, token),
                            hours=config["VERIFY_TOKEN_HOURS"],
