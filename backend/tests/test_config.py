@@ -179,7 +179,7 @@ def test_the_account_settings_have_their_documented_defaults(production_env):
     config.validate()
     assert (config.SITE_URL, config.VERIFY_TOKEN_HOURS, config.RESET_TOKEN_MINUTES) == (
         "https://thedreamerscave.club", 24, 60)
-    assert config.RATELIMIT_RESEND == config.RATELIMIT_RESET == "3 per minute;10 per hour"
+    assert config.RATELIMIT_RESEND == config.RATELIMIT_RESET == "5 per minute;20 per hour"
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [

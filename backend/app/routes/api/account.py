@@ -20,7 +20,7 @@ from app.services import accounts
 from app.services.account_tokens import TokenGone, TokenUnknown
 from app.utils.auth import login_required
 from app.utils.openapi import NO_CONTENT, body_schema, data_response, operation, ref
-from app.utils.rate_limit import limiter, register_limit, resend_limit, reset_limit
+from app.utils.rate_limit import per_client_and_account
 from app.utils.request_body import json_body
 from app.utils.responses import accepted, error, no_content, success
 from app.utils.validation import validate
@@ -42,7 +42,7 @@ def _neutral(message: str):
 
 
 @bp.post("/register")
-@limiter.limit(register_limit)
+@per_client_and_account("RATELIMIT_REGISTER", "RATELIMIT_REGISTER_ACCOUNT")
 def register():
     data = validate(RegisterInput, json_body())
     accounts.check_password(data.password, data.email, data.username)
@@ -62,7 +62,7 @@ def verify():
 
 
 @bp.post("/verify/resend")
-@limiter.limit(resend_limit)
+@per_client_and_account("RATELIMIT_RESEND", "RATELIMIT_RESEND_ACCOUNT")
 def resend_verification():
     data = validate(EmailInput, json_body())
     accounts.resend_verification(data.email)
@@ -70,7 +70,7 @@ def resend_verification():
 
 
 @bp.post("/reset-request")
-@limiter.limit(reset_limit)
+@per_client_and_account("RATELIMIT_RESET", "RATELIMIT_RESET_ACCOUNT")
 def reset_request():
     data = validate(EmailInput, json_body())
     accounts.request_reset(data.email)
@@ -135,7 +135,8 @@ OPENAPI_PATHS = {
                         "the account logs in once verified; an address with an account "
                         "gets a mail telling its owner, with a reset link. A taken "
                         "username (public anyway) is a 409 naming `username`. "
-                        + STRENGTH_RULES + " Rate limited per client address.",
+                        + STRENGTH_RULES + " Rate limited per client address (an IPv6 "
+                        "client per /64) and per e-mail.",
             errors=(409, 429), body=body_schema(RegisterInput)),
     },
     "/api/v1/auth/verify": {
@@ -153,8 +154,9 @@ OPENAPI_PATHS = {
         "post": operation(
             "Mail a new verification link", "Auth", _notice,
             description="The same 202 for any address; a mail goes only to an active "
-                        "account not verified yet. Rate limited per client address "
-                        "(RATELIMIT_RESEND).",
+                        "account not verified yet. Rate limited per client address (an "
+                        "IPv6 client per /64) and per e-mail (RATELIMIT_RESEND, "
+                        "RATELIMIT_RESEND_ACCOUNT).",
             errors=(429,), body=body_schema(EmailInput)),
     },
     "/api/v1/auth/reset-request": {
@@ -162,8 +164,9 @@ OPENAPI_PATHS = {
             "Mail a link to set a new password", "Auth", _notice,
             description="The same 202 for any address; a mail goes only to an active "
                         "account. Its link (https://<site>/account/reset#token=...) works "
-                        "once, for an hour. Rate limited per client address "
-                        "(RATELIMIT_RESET).",
+                        "once, for an hour. Rate limited per client address (an IPv6 "
+                        "client per /64) and per e-mail (RATELIMIT_RESET, "
+                        "RATELIMIT_RESET_ACCOUNT).",
             errors=(429,), body=body_schema(EmailInput)),
     },
     "/api/v1/auth/reset": {

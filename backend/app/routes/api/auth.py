@@ -7,8 +7,9 @@ from app.models.user import ROLES, LoginInput
 from app.services import tokens, users
 from app.services.passwords import hash_password, needs_rehash, verify_password
 from app.utils.auth import current_token_claims, login_required
+from app.utils.login_limit import limit_failed_logins
 from app.utils.openapi import NO_CONTENT, TIMESTAMP, body_schema, data_response, operation, ref
-from app.utils.rate_limit import limiter, login_limit
+from app.utils.rate_limit import per_client
 from app.utils.request_body import json_body
 from app.utils.responses import error, no_content, success, unauthorized
 from app.utils.validation import validate
@@ -22,7 +23,8 @@ NOT_VERIFIED = ("E-mail address not verified: follow the link in the mail the cl
 
 
 @bp.post("/login")
-@limiter.limit(login_limit)
+@per_client("RATELIMIT_LOGIN")
+@limit_failed_logins
 def login():
     data = validate(LoginInput, json_body())
     record = users.get_login_record(data.email.lower())
@@ -93,7 +95,10 @@ OPENAPI_PATHS = {
             description="An unknown email and a wrong password get the same 401; a "
                         "deactivated account, or one whose address is not verified yet, "
                         "gets 403 (said only after the right password). Rate limited per "
-                        "client address.",
+                        "client address (an IPv6 client per /64), and per account: after too "
+                        "many failed logins from anywhere the e-mail gets 429 until the "
+                        "window ends (registered or not); a successful login clears the "
+                        "count.",
             errors=(401, 403, 429), body=body_schema(LoginInput)),
     },
     "/api/v1/auth/logout": {
