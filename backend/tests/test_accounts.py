@@ -86,7 +86,8 @@ def new_token(app):
 def no_limits(app, monkeypatch):
     """Rate limits far away, for tests that repeat a limited request."""
     for name in ("RATELIMIT_REGISTER", "RATELIMIT_RESEND", "RATELIMIT_RESET"):
-        monkeypatch.setitem(app.config, name, "1000 per minute")
+        for setting in (name, f"{name}_ACCOUNT"):
+            monkeypatch.setitem(app.config, setting, "1000 per minute")
 
 
 def expire(app, token):
