@@ -229,17 +229,32 @@ RELAY_DIR = LOCAL_STATE / "relay"
 RELAY_USER = "tdc-relay"  # vps.sh's relay_user, the local inventory's app_smtp_username
 
 
-def relay_mails(to: str) -> list[email.message.EmailMessage]:
-    """The mails the stand-in relay accepted for TO, oldest first, with its X-Relay-*
-    headers: X-Relay-TLS (starttls or tls, and the version), X-Relay-Auth, X-Relay-Peer."""
+def relay_mails(to: str, subject: str | None = None) -> list[email.message.EmailMessage]:
+    """The mails the stand-in relay accepted for TO (with SUBJECT, if given), oldest first,
+    with its X-Relay-* headers: X-Relay-TLS (starttls or tls, and the version),
+    X-Relay-Auth, X-Relay-Peer."""
     box = mailbox.Maildir(RELAY_DIR / "maildir", create=False)
     found = []
     for key in sorted(box.keys()):  # a Maildir key starts with its delivery time
         with box.get_file(key) as f:
             message = email.message_from_binary_file(f, policy=email.policy.default)
-        if f"to=<{to}>" in message["X-Relay-Envelope"]:
+        if f"to=<{to}>" in message["X-Relay-Envelope"] and subject in (None, message["Subject"]):
             found.append(message)
     return found
+
+
+# The subjects of the account mails (backend/app/tasks/account_mail.py, email.py).
+VERIFY_SUBJECT = "Confirm your e-mail address"
+RESET_SUBJECT = "Set a new password"
+WELCOME_SUBJECT = "Welcome to The Dreamer's Cave"
+LINK_TOKEN = re.compile(r"https://thedreamerscave\.club/account/(verify|reset)#token=([\w-]+)")
+
+
+def link_token(mail: email.message.EmailMessage, purpose: str) -> str:
+    """The token of the one PURPOSE link (verify, reset) in MAIL."""
+    [(found, token)] = LINK_TOKEN.findall(mail.get_content())
+    assert found == purpose, mail.get_content()
+    return token
 
 
 def vps_sh(*args: str) -> None:
@@ -300,11 +315,23 @@ def login(vps: Vps, email: str, password: str) -> str:
     return answer.json()["data"]["access_token"]
 
 
-def member_token(vps: Vps, prefix: str = "e2e") -> str:
-    """Register a throwaway member and log in."""
-    member = new_member(prefix)
+def register_member(vps: Vps, member: dict[str, str]) -> dict:
+    """Sign MEMBER up through nginx and verify the address with the link of the mail the
+    relay got, as the member would; MEMBER with its "id". The welcome mail follows."""
     answer = post_within_limits(vps, "/api/v1/auth/register", member)
-    assert answer.status_code == 201, answer.text
+    assert answer.status_code == 202, answer.text
+    assert wait_for(lambda: relay_mails(member["email"], VERIFY_SUBJECT), 60, 0.2), \
+        "no verification mail at the relay"
+    [mail] = relay_mails(member["email"], VERIFY_SUBJECT)
+    verified = vps.session().post(vps.url("/api/v1/auth/verify"), timeout=15,
+                                  json={"token": link_token(mail, "verify")})
+    assert verified.status_code == 200, verified.text
+    return {**member, "id": verified.json()["data"]["id"]}
+
+
+def member_token(vps: Vps, prefix: str = "e2e") -> str:
+    """Register a throwaway member, verify it and log in."""
+    member = register_member(vps, new_member(prefix))
     return login(vps, member["email"], member["password"])
 
 

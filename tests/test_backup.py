@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from ops import output, playbook, role_defaults
+from ops import output, playbook, register_member, role_defaults
 
 pytestmark = pytest.mark.disruptive
 
@@ -54,8 +54,7 @@ def test_backup_destroy_restore_gives_the_same_data(site, vps):
     tag = uuid.uuid4().hex[:10]
     member = {"email": f"drill-{tag}@example.com", "username": f"drill_{tag}",
               "password": "a backup drill passphrase"}
-    assert site.post(vps.url("/api/v1/auth/register"), json=member,
-                     timeout=15).status_code == 201
+    register_member(vps, member)
 
     before = snapshot(vps)
     assert before["users"][0] > 0

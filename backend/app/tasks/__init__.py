@@ -14,7 +14,8 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
-TASK_MODULES = ["app.tasks.health", "app.tasks.email", "app.tasks.maintenance"]
+TASK_MODULES = ["app.tasks.health", "app.tasks.email", "app.tasks.account_mail",
+                "app.tasks.maintenance"]
 
 # Periodic tasks run by beat.
 BEAT_SCHEDULE = {
