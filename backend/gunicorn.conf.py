@@ -7,6 +7,8 @@ gunicorn uses it instead of `bind`; Type=notify units are told when workers are 
 import json
 import multiprocessing
 import os
+import threading
+import time
 
 from gunicorn import util as gunicorn_util
 
@@ -35,6 +37,54 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # No preloading: each worker opens its own database pool after the fork.
 preload_app = False
 proc_name = "tdc-gunicorn"
+
+
+# Metrics: every worker counts into PROMETHEUS_MULTIPROC_DIR (app/utils/metrics.py); the
+# master serves their sum on METRICS_ADDRESS, a loopback listener nginx does not proxy.
+# Only prometheus-client is imported here, never the app: the master must not hold the
+# app's modules, or the workers a HUP starts after a release would inherit the old ones.
+_metrics_server = []
+
+
+def when_ready(server) -> None:
+    address = os.environ.get("METRICS_ADDRESS", "")
+    if not address or not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    host, _, port = address.rpartition(":")
+
+    # Until it binds: the workers of a master killed a moment ago may still hold the port.
+    def serve() -> None:
+        while True:
+            try:
+                listener, _thread = start_http_server(int(port), addr=host, registry=registry)
+            except OSError as exc:
+                server.log.warning("Metrics not served on %s yet: %s", address, exc)
+                time.sleep(1)
+            else:
+                _metrics_server.append(listener)
+                server.log.info("Serving metrics on %s", address)
+                return
+
+    threading.Thread(target=serve, name="metrics", daemon=True).start()
+
+
+def post_fork(server, worker) -> None:
+    # A worker does not serve the metrics: it closes its copy of the listener, so that
+    # only the master holds the port.
+    for listener in _metrics_server:
+        listener.socket.close()
+
+
+def child_exit(server, worker) -> None:
+    # A dead worker's live gauges leave the sum; its counters stay in it.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
 
 
 # gunicorn answers a request it refuses to parse (a control character in a header value,

@@ -9,7 +9,15 @@ from ops import REDIS_CLI_AS_APP, app_env, role_defaults
 # DATABASE stands for the distribution's database server (ops.DATABASE_SERVERS).
 DATABASE = "the database server"
 UNITS = ["tdc-gunicorn.socket", "tdc-gunicorn.service", "tdc-celery-worker.service",
-         "tdc-celery-beat.service", "nginx.service", DATABASE, "redis-server.service"]
+         "tdc-celery-beat.service", "nginx.service", DATABASE, "redis-server.service",
+         "prometheus.service", "prometheus-alertmanager.service",
+         "prometheus-node-exporter.service", "prometheus-mysqld-exporter.service",
+         "prometheus-redis-exporter.service", "prometheus-nginx-exporter.service",
+         "prometheus-blackbox-exporter.service"]
+# The monitoring's daemons (ss names a process by its first 15 characters) and the app's
+# metrics listeners (gunicorn's master, the Celery worker: python), all on loopback only.
+MONITORING_DAEMONS = {"prometheus", "prometheus-aler", "prometheus-node", "prometheus-mysq",
+                      "prometheus-redi", "prometheus-ngin", "prometheus-blac", "python"}
 
 
 @pytest.mark.parametrize("unit", UNITS)
@@ -45,10 +53,22 @@ def listening(vps) -> list[tuple[str, str]]:
     return rows
 
 
+def daemon(proc: str) -> str:
+    return re.search(r'users:\(\("([^"]+)"', proc).group(1)
+
+
 def test_only_the_stacks_own_daemons_listen(vps):
     """No package brought a daemon of its own (a mail server, say) that takes connections."""
-    daemons = {re.search(r'users:\(\("([^"]+)"', proc).group(1) for _, proc in listening(vps)}
-    assert daemons <= {"sshd", "nginx", vps.database.daemon, "redis-server"}, daemons
+    daemons = {daemon(proc) for _, proc in listening(vps)}
+    assert daemons <= {"sshd", "nginx", vps.database.daemon, "redis-server",
+                       *MONITORING_DAEMONS}, daemons
+
+
+def test_the_monitoring_and_the_app_s_metrics_listen_on_loopback_only(vps):
+    sockets = [(addr, daemon(proc)) for addr, proc in listening(vps)
+               if daemon(proc) in MONITORING_DAEMONS]
+    assert {name for _, name in sockets} == MONITORING_DAEMONS, sockets
+    assert [s for s in sockets if s[0].rsplit(":", 1)[0] != "127.0.0.1"] == [], sockets
 
 
 @pytest.mark.parametrize(("process", "port"), [(DATABASE, "3306"), ("redis-server", "6379")])
