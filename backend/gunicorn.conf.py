@@ -7,8 +7,6 @@ gunicorn uses it instead of `bind`; Type=notify units are told when workers are 
 import json
 import multiprocessing
 import os
-import threading
-import time
 
 from gunicorn import util as gunicorn_util
 
@@ -39,46 +37,10 @@ preload_app = False
 proc_name = "tdc-gunicorn"
 
 
-# Metrics: every worker counts into PROMETHEUS_MULTIPROC_DIR (app/utils/metrics.py); the
-# master serves their sum on METRICS_ADDRESS, a loopback listener nginx does not proxy.
-# Only prometheus-client is imported here, never the app: the master must not hold the
-# app's modules, or the workers a HUP starts after a release would inherit the old ones.
-_metrics_server = []
-
-
-def when_ready(server) -> None:
-    address = os.environ.get("METRICS_ADDRESS", "")
-    if not address or not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        return
-    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
-
-    registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
-    host, _, port = address.rpartition(":")
-
-    # Until it binds: the workers of a master killed a moment ago may still hold the port.
-    def serve() -> None:
-        while True:
-            try:
-                listener, _thread = start_http_server(int(port), addr=host, registry=registry)
-            except OSError as exc:
-                server.log.warning("Metrics not served on %s yet: %s", address, exc)
-                time.sleep(1)
-            else:
-                _metrics_server.append(listener)
-                server.log.info("Serving metrics on %s", address)
-                return
-
-    threading.Thread(target=serve, name="metrics", daemon=True).start()
-
-
-def post_fork(server, worker) -> None:
-    # A worker does not serve the metrics: it closes its copy of the listener, so that
-    # only the master holds the port.
-    for listener in _metrics_server:
-        listener.socket.close()
-
-
+# Metrics: every worker counts into PROMETHEUS_MULTIPROC_DIR (app/utils/metrics.py), and
+# tdc-app-metrics.service (metrics_server.py) serves their sum. Nothing of it runs in the
+# master: a thread there (a listener) could hold a lock at the moment the master forks a
+# worker, and the worker would inherit that lock held, with no thread left to release it.
 def child_exit(server, worker) -> None:
     # A dead worker's live gauges leave the sum; its counters stay in it.
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -3,24 +3,19 @@ their latency, and the outcome of every Celery task.
 
 Under gunicorn (several workers) and Celery's prefork pool each process counts into its
 own files in PROMETHEUS_MULTIPROC_DIR (prometheus-client's multiprocess mode): a tmpfs
-directory the systemd unit owns, empty at each start. One process of each service
-serves the sum of them all on METRICS_ADDRESS ("127.0.0.1:9501"), a listener of its
-own that nginx never proxies: gunicorn's master (gunicorn.conf.py) and the Celery
-worker's main process (serve_worker_metrics). Without the directory (`make run`, the
-tests) each process counts in memory.
+directory the systemd unit owns, empty at each start. A process of its own serves the
+sum of each directory on loopback, where nginx never proxies (metrics_server.py, run by
+tdc-app-metrics.service): no service here runs a listener thread beside the processes it
+forks. Without the directory (`make run`, the tests) each process counts in memory.
 """
 
-import os
 import time
 
-from celery.signals import task_postrun, worker_init
+from celery.signals import task_postrun
 from flask import Flask, g, request
 from flask.wrappers import Response
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
-from prometheus_client.exposition import start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
-MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
-ADDRESS_VARIABLE = "METRICS_ADDRESS"
 # Methods counted by name; anything else is "other", so a client cannot add label values.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # A path no route matched (a 404 or a 405 before routing): one label value for them all.
@@ -67,29 +62,3 @@ def _count_task(sender=None, task=None, state: str | None = None, **_kwargs) -> 
     if state == "SUCCESS":
         TASK_LAST_SUCCESS.labels(name).set(time.time())
 
-
-def registry() -> CollectorRegistry:
-    """What to serve: the sum over every process's files, or this process's own."""
-    if not os.environ.get(MULTIPROC_DIR_VARIABLE):
-        return REGISTRY
-    collected = CollectorRegistry()
-    multiprocess.MultiProcessCollector(collected)
-    return collected
-
-
-def serve(address: str | None = None) -> tuple[str, int] | None:
-    """Serve the metrics on ADDRESS ("host:port", default METRICS_ADDRESS) from a thread;
-    nothing when neither names one. Returns the address it listens on."""
-    address = address or os.environ.get(ADDRESS_VARIABLE, "")
-    if not address:
-        return None
-    host, _, port = address.rpartition(":")
-    server, _thread = start_http_server(int(port), addr=host or "127.0.0.1", registry=registry())
-    return server.server_address[:2]
-
-
-@worker_init.connect
-def serve_worker_metrics(**_kwargs) -> None:
-    # The worker's main process, before the pool forks: the pool's processes count into
-    # the shared directory and this one serves the sum.
-    serve()
