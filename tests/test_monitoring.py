@@ -1,18 +1,23 @@
 """Monitoring on the VPS: every target scraped, nothing of it reachable from outside, the
 app's own counters following the traffic through nginx, /metrics not on the public site,
-and alerts that reach a webhook (the test's own) when Redis or gunicorn stop, and resolve
-once they are back."""
+and alerts that reach a webhook (the test's own) and the operators' mailbox (through the
+stand-in relay) when Redis or gunicorn stop, and resolve once they are back."""
 
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 from ops import (
+    INVENTORY,
+    RELAY_USER,
     AlertReceiver,
     output,
     playbook,
     prometheus_query,
+    relay_mails,
     role_defaults,
     wait_for,
 )
@@ -31,6 +36,9 @@ PORTS = sorted([*MONITORING["monitoring_ports"].values(),
 # a loaded machine.
 FOR = "10s"
 ALERT_BOUND = 120
+# Where the local inventory mails the alerts (the stand-in relay keeps every mail).
+ALERT_EMAIL = yaml.safe_load(
+    (Path(INVENTORY) / "group_vars" / "all" / "vars.yml").read_text())["monitoring_alert_email"]
 
 
 def test_every_target_is_up(vps):
@@ -128,18 +136,34 @@ OUTAGES = [
 @pytest.mark.disruptive
 @pytest.mark.parametrize(("alert", "labels", "stop", "start"), OUTAGES,
                          ids=[outage[0] for outage in OUTAGES])
-def test_an_outage_alerts_the_webhook_and_resolves(vps, alerts, alert, labels, stop, start):
+def test_an_outage_alerts_the_webhook_and_the_mailbox_and_resolves(vps, alerts, alert, labels,
+                                                                   stop, start):
+    mailed_before = len(alert_mails(alert, "FIRING"))
     started = time.monotonic()
     vps.run(stop)
     try:
         fired = alerts.wait_for(alert, "firing", ALERT_BOUND, since=started, **labels)
         print(f"{alert} reached the webhook {fired:.0f} s after `{stop}`")
+        # The same notification, mailed through the relay with STARTTLS and its AUTH.
+        assert wait_for(lambda: len(alert_mails(alert, "FIRING")) > mailed_before, 60), \
+            f"no mail of the firing {alert} at the relay"
+        mail = alert_mails(alert, "FIRING")[-1]
+        assert mail["X-Relay-TLS"].startswith("starttls TLSv1."), mail["X-Relay-TLS"]
+        assert mail["X-Relay-Auth"] == RELAY_USER
+        assert mail["X-Relay-Peer"] == vps.address
     finally:
         restarted = time.monotonic()
         vps.run(start)
     resolved = alerts.wait_for(alert, "resolved", ALERT_BOUND, since=restarted, **labels)
     print(f"{alert} resolved {resolved:.0f} s after `{start}`")
     vps.wait_until_ready(seconds=60)
+
+
+def alert_mails(alert: str, status: str) -> list:
+    """The alert mails of ALERT with STATUS (FIRING, RESOLVED) at the relay, oldest first:
+    Alertmanager's subject names both ("[FIRING:1] RedisDown (critical)")."""
+    return [mail for mail in relay_mails(ALERT_EMAIL)
+            if f"[{status}" in mail["Subject"] and f" {alert} " in mail["Subject"] + " "]
 
 
 def forwarded(vps, port: int) -> str:
