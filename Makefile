@@ -18,12 +18,13 @@ ARGS ?=
 LOCAL_INVENTORY := ansible/inventories/local$(if $(filter ubuntu,$(LOCAL_VPS_DISTRO)),-ubuntu)
 # The Ubuntu 24.04 LTS VPS of `make test-ubuntu` (MySQL 8), and the e2e tests run on it:
 # the site, the units and data stores, TLS and a renewal, members and mail, the cache,
-# the database connections, logs, access, the backup drill, a second converge and a
-# reboot, releases under load and rollback.
+# the database connections, logs, access, the abuse limits and the audit trail (its JSON
+# column is MySQL's own type there), the backup drill, a second converge and a reboot,
+# releases under load and rollback.
 UBUNTU_INVENTORY := ansible/inventories/local-ubuntu
 UBUNTU_TESTS := $(addprefix tests/,test_site.py test_services.py test_tls.py test_members.py \
-  test_microcache.py test_connections.py test_logs.py test_access.py test_backup.py \
-  test_lifecycle.py test_releases.py)
+  test_microcache.py test_connections.py test_logs.py test_access.py test_abuse_limits.py \
+  test_audit_trail.py test_backup.py test_lifecycle.py test_releases.py)
 # Debian packages the backend tests and `make run` start as throwaway processes.
 BACKEND_PACKAGES := mariadb-server mariadb-client redis-server
 # The browser test's: Debian's Chromium and its driver, and certutil for the browser's

@@ -43,6 +43,14 @@ net=${LOCAL_VPS_NET:-$default_net}    # a link-local /30: the host's eth0 is 192
 host_ip=$net.1                   # host end of the veth
 vps_ip=$net.2
 host_if=${name}0                 # host end of the veth; the VPS end is eth0 inside
+# IPv6 beside it, in ULA prefixes named after the net's last two octets (169.254.77 ->
+# fe4d): the link's /64 (host ::1, VPS ::2), and a /48 of client addresses routed to the
+# host and local to it, so that a test can speak from many addresses of one /64 or from
+# many /64s (a socket binds one with IP_FREEBIND: no address is configured for it).
+net6=$(printf 'fd74:6463:%02x%02x' "$(cut -d. -f2 <<<"$net")" "$(cut -d. -f3 <<<"$net")")
+host_ip6=$net6::1
+vps_ip6=$net6::2
+clients6=${net6/fd74:6463:/fd74:6464:}::/48
 proxy_port=3142          # apt-cacher-ng
 acme_port=14000          # pebble ACME API: https://$host_ip:$acme_port/dir
 acme_mgmt_port=15000     # pebble management API (roots, intermediates)
@@ -305,6 +313,13 @@ ensure_network() {
   ip -n "$name" addr replace "$vps_ip/30" dev eth0
   ip -n "$name" link set eth0 up
   ip -n "$name" link set lo up
+  # nodad: usable at once, not after duplicate address detection (nothing else is on the
+  # link). The client /48 is local to the host on its end of the veth (gone with it) and
+  # routed there from the VPS.
+  ip -6 addr replace "$host_ip6/64" dev "$host_if" nodad
+  ip -n "$name" -6 addr replace "$vps_ip6/64" dev eth0 nodad
+  ip -6 route replace local "$clients6" dev "$host_if"
+  ip -n "$name" -6 route replace "$clients6" via "$host_ip6" dev eth0
 }
 
 remove_network() {
@@ -564,6 +579,8 @@ cmd_ssh() {
 
 cmd_info() {
   echo "VPS_ADDRESS=$vps_ip"
+  echo "VPS_ADDRESS6=$vps_ip6"
+  echo "VPS_CLIENTS6=$clients6"
   echo "VPS_CA_BUNDLE=$state/pebble/roots.pem"
   echo "VPS_SSH=ssh -i $key ${ssh_opts[*]} root@$vps_ip"
 }

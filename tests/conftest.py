@@ -8,7 +8,7 @@ from ops import Vps, member_token, resolve_site_to
 @pytest.fixture(scope="session")
 def vps() -> Vps:
     target = Vps.from_settings()
-    resolve_site_to(target.address)
+    resolve_site_to(target.address, target.address6)
     return target
 
 

@@ -31,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
+import requests.adapters
+import urllib3.connection
 import urllib3.util.connection
 import yaml
 
@@ -87,6 +89,10 @@ class Vps:
     address: str
     ca_bundle: str
     ssh_prefix: list[str]
+    # The VPS's IPv6 address and the prefix of client addresses routed to this host
+    # (VPS_ADDRESS6, VPS_CLIENTS6), when the VPS has them.
+    address6: str | None = None
+    clients6: str | None = None
 
     @cached_property
     def distribution(self) -> str:
@@ -103,7 +109,8 @@ class Vps:
         """The VPS that vps_settings() names."""
         settings = vps_settings()
         return cls(settings["VPS_ADDRESS"], settings["VPS_CA_BUNDLE"],
-                   shlex.split(settings["VPS_SSH"]))
+                   shlex.split(settings["VPS_SSH"]), settings.get("VPS_ADDRESS6") or None,
+                   settings.get("VPS_CLIENTS6") or None)
 
     def run(self, command: str, check: bool = True, timeout: float = 60) -> str:
         """Run a shell command on the VPS as root and return its stdout."""
@@ -120,6 +127,16 @@ class Vps:
         session = requests.Session()
         session.trust_env = False
         session.verify = self.ca_bundle
+        return session
+
+    def session_from(self, source: str) -> requests.Session:
+        """A client like session()'s whose connections leave from SOURCE, an address of
+        this host (for IPv6, any of the prefix `clients6`), to the VPS's address of
+        SOURCE's family."""
+        session = self.session()
+        adapter = _SourceAddressAdapter(source)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
         return session
 
     def url(self, path: str, scheme: str = "https", host: str = SITE) -> str:
@@ -152,15 +169,38 @@ def vps_settings() -> dict[str, str]:
     return dict(line.split("=", 1) for line in info.splitlines() if "=" in line)
 
 
-def resolve_site_to(address: str) -> None:
-    """Point the site's names at ADDRESS inside this process (no /etc/hosts edit)."""
+def resolve_site_to(address: str, address6: str | None = None) -> None:
+    """Point the site's names at ADDRESS inside this process (no /etc/hosts edit), or at
+    ADDRESS6 for a connection from an IPv6 source address (Vps.session_from)."""
     original = urllib3.util.connection.create_connection
 
     def create_connection(host_port, *args, **kwargs):
         host, port = host_port
-        return original((address if host in NAMES else host, port), *args, **kwargs)
+        if host in NAMES:
+            source = kwargs.get("source_address")
+            host = address6 if source and ":" in source[0] and address6 else address
+        return original((host, port), *args, **kwargs)
 
     urllib3.util.connection.create_connection = create_connection
+
+
+# Linux's IP_FREEBIND (socket.IP_FREEBIND from Python 3.12): bind an address no interface
+# has, here one of the client prefix the host routes to itself (local-vps/vps.sh).
+IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)
+
+
+class _SourceAddressAdapter(requests.adapters.HTTPAdapter):
+    """Connections from one source address (a new pool: no connection is shared)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.source, 0)
+        kwargs["socket_options"] = [*urllib3.connection.HTTPConnection.default_socket_options,
+                                    (socket.SOL_IP, IP_FREEBIND, 1)]
+        super().init_poolmanager(*args, **kwargs)
 
 
 def local_secret(name: str) -> str:

@@ -1,4 +1,5 @@
-"""`flask --app wsgi users create-admin`: the first admin of a fresh deployment."""
+"""`flask --app wsgi users ...`: the first admin of a fresh deployment, and cutting off
+the access tokens of one member or of everyone (after a restore, a leaked key)."""
 
 import os
 
@@ -7,7 +8,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from app.models.user import RegisterInput
-from app.services import users
+from app.services import tokens, users
 from app.utils.validation import ValidationFailed, validate
 
 users_cli = AppGroup("users", help="Members of the site.")
@@ -38,6 +39,24 @@ def create_admin() -> None:
         problems = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.errors.items())
         raise click.ClickException(f"cannot create the admin: {problems}") from None
     click.echo(f"created admin {user['username']} <{user['email']}>")
+
+
+@users_cli.command("cut-off-tokens")
+@click.option("--email", help="The member whose tokens stop working.")
+@click.option("--all", "everyone", is_flag=True, help="Every member's tokens stop working.")
+def cut_off_tokens(email: str | None, everyone: bool) -> None:
+    """Refuse every access token issued until now; members log in again."""
+    if bool(email) == everyone:
+        raise click.UsageError("name one member with --email, or everyone with --all")
+    if everyone:
+        changed = tokens.cut_off_tokens()
+        click.echo(f"tokens issued until now are refused for all {changed} members")
+        return
+    user = users.find_user_by_email(email.lower())
+    if user is None:
+        raise click.ClickException(f"no account for {email}")
+    tokens.cut_off_tokens(user["id"])
+    click.echo(f"tokens issued until now are refused for {user['email']}")
 
 
 def register_users_cli(app: Flask) -> None:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from dotenv import load_dotenv
+from limits import parse_many
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,6 +28,11 @@ MIN_SECRET_LENGTH = 32
 # (development and tests only) plain SMTP. The port follows unless SMTP_PORT says otherwise.
 SMTP_SECURITY_PORTS = {"starttls": 587, "tls": 465, "plain": 25}
 MIN_SMTP_PASSWORD_LENGTH = 8
+
+# Every rate limit the app reads (README, "Rate limits", says what each counts).
+RATE_LIMIT_SETTINGS = ("RATELIMIT_LOGIN", "RATELIMIT_LOGIN_ACCOUNT", "RATELIMIT_REGISTER",
+                       "RATELIMIT_REGISTER_ACCOUNT", "RATELIMIT_RESEND",
+                       "RATELIMIT_RESEND_ACCOUNT", "RATELIMIT_RESET", "RATELIMIT_RESET_ACCOUNT")
 
 
 class ConfigError(RuntimeError):
@@ -95,9 +101,23 @@ class BaseConfig:
         self.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", self.REDIS_URL)
         self.CELERY_RESULT_BACKEND = _env("CELERY_RESULT_BACKEND", self.REDIS_URL)
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", self.REDIS_URL)
-        # Per client address, shared by all workers through Redis.
+        # Rate limits (flask-limiter's notation; ";" joins several), shared by all workers
+        # through Redis. "Per client" is per IPv4 address or IPv6 /64, as nginx counts;
+        # "per account" is per e-mail named in the body, registered or not.
+        # Login attempts per client.
         self.RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
+        # Failed logins per account, from any address; the account then answers 429 until
+        # the window ends, and a successful login clears the count.
+        self.RATELIMIT_LOGIN_ACCOUNT = _env("RATELIMIT_LOGIN_ACCOUNT", "20 per 15 minutes")
+        # Sign-ups per client, and per e-mail (each may send a mail to that address).
         self.RATELIMIT_REGISTER = _env("RATELIMIT_REGISTER", "5 per minute;30 per hour")
+        self.RATELIMIT_REGISTER_ACCOUNT = _env("RATELIMIT_REGISTER_ACCOUNT", "3 per hour")
+        # Verification mails asked for again, per client and per e-mail.
+        self.RATELIMIT_RESEND = _env("RATELIMIT_RESEND", "5 per minute;20 per hour")
+        self.RATELIMIT_RESEND_ACCOUNT = _env("RATELIMIT_RESEND_ACCOUNT", "3 per hour")
+        # Password-reset mails asked for, per client and per e-mail.
+        self.RATELIMIT_RESET = _env("RATELIMIT_RESET", "5 per minute;20 per hour")
+        self.RATELIMIT_RESET_ACCOUNT = _env("RATELIMIT_RESET_ACCOUNT", "3 per hour")
 
         self.CORS_ORIGINS = _env_list("CORS_ORIGINS", DEFAULT_CORS_ORIGINS)
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
@@ -129,7 +149,18 @@ class BaseConfig:
         """Refuse settings that cannot work; production adds its secret checks."""
         if self.DB_POOL_SIZE < 1:
             raise ConfigError("DB_POOL_SIZE must be at least 1")
+        self.validate_rate_limits()
         self.validate_mail()
+
+    def validate_rate_limits(self) -> None:
+        """Refuse a limit flask-limiter could not parse (it would ignore it, unlimited)."""
+        for name in RATE_LIMIT_SETTINGS:
+            value = getattr(self, name)
+            try:
+                parse_many(value)
+            except ValueError:
+                raise ConfigError(f"{name} is not a rate limit such as '10 per minute', "
+                                  f"got {value!r}") from None
 
     def validate_mail(self) -> None:
         """Refuse a relay the app could not send through safely."""

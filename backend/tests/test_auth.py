@@ -169,6 +169,63 @@ def test_deactivated_member_cannot_log_in_or_use_a_token(client, app, make_user)
     assert response.get_json()["error"] == "Account is not active"
 
 
+def test_reactivating_a_member_does_not_bring_back_its_old_tokens(client, app, make_user):
+    user = make_user()
+    token = login(client, user["email"]).get_json()["data"]["access_token"]
+    from app.models.user import UserUpdateInput
+    from app.services import users
+
+    with app.app_context():
+        users.update_user(user["id"], UserUpdateInput(is_active=False))
+        users.update_user(user["id"], UserUpdateInput(is_active=True))
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 401
+    fresh = login(client, user["email"]).get_json()["data"]["access_token"]
+    assert client.get("/api/v1/auth/me", headers=bearer(fresh)).status_code == 200
+
+
+def test_a_cut_off_refuses_older_tokens_and_takes_the_next_at_once(client, app, make_user):
+    user, other = make_user(), make_user()
+    old = login(client, user["email"]).get_json()["data"]["access_token"]
+    others = login(client, other["email"]).get_json()["data"]["access_token"]
+    from app.services import tokens
+
+    with app.app_context():
+        assert tokens.cut_off_tokens(user["id"]) == 1
+    response = client.get("/api/v1/auth/me", headers=bearer(old))
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "Invalid or expired token"
+    # Issued within the same second as the cut-off, but after it.
+    new = login(client, user["email"]).get_json()["data"]["access_token"]
+    assert client.get("/api/v1/auth/me", headers=bearer(new)).status_code == 200
+    assert client.get("/api/v1/auth/me", headers=bearer(others)).status_code == 200
+
+
+def test_cut_off_tokens_command_for_one_member_or_everyone(client, app, make_user):
+    first, second = make_user(), make_user()
+    tokens_of = [login(client, u["email"]).get_json()["data"]["access_token"]
+                 for u in (first, second)]
+
+    def me_status(token):
+        return client.get("/api/v1/auth/me", headers=bearer(token)).status_code
+
+    runner = app.test_cli_runner()
+    one = runner.invoke(args=["users", "cut-off-tokens", "--email", first["email"].upper()])
+    assert one.exit_code == 0, one.output
+    assert [me_status(token) for token in tokens_of] == [401, 200]
+    everyone = runner.invoke(args=["users", "cut-off-tokens", "--all"])
+    assert everyone.exit_code == 0, everyone.output
+    assert "all 2 members" in everyone.output
+    assert [me_status(token) for token in tokens_of] == [401, 401]
+
+
+@pytest.mark.parametrize("args", [[], ["--all", "--email", "a@example.com"],
+                                  ["--email", "nobody@example.com"]])
+def test_cut_off_tokens_command_refuses_an_unclear_target(app, make_user, args):
+    result = app.test_cli_runner().invoke(args=["users", "cut-off-tokens", *args])
+    assert result.exit_code != 0
+    assert "--email" in result.output or "no account" in result.output
+
+
 def test_logout_revokes_the_token(client, make_user):
     user = make_user()
     token = login(client, user["email"]).get_json()["data"]["access_token"]

@@ -494,11 +494,17 @@ def accounts_put_back(vps: Vps):
         vps.run(f"echo {shlex.quote(updates)} | mariadb {APP_DATABASE}")
 
 
+# Every limit the API reads (backend/app/config.py, RATE_LIMIT_SETTINGS).
+RATE_LIMIT_SETTINGS = ("RATELIMIT_LOGIN", "RATELIMIT_LOGIN_ACCOUNT", "RATELIMIT_REGISTER",
+                       "RATELIMIT_REGISTER_ACCOUNT", "RATELIMIT_RESEND",
+                       "RATELIMIT_RESEND_ACCOUNT", "RATELIMIT_RESET", "RATELIMIT_RESET_ACCOUNT")
+
+
 @contextlib.contextmanager
 def raised_rate_limits(vps: Vps):
-    vps.run(f"mkdir -p {Path(RAISED_LIMITS).parent} && printf '[Service]\\n"
-            "Environment=\"RATELIMIT_LOGIN=10000 per minute\"\\n"
-            "Environment=\"RATELIMIT_REGISTER=10000 per minute\"\\n' > "
+    lines = "".join(f'Environment=\\"{name}=10000 per minute\\"\\n'
+                    for name in RATE_LIMIT_SETTINGS)
+    vps.run(f"mkdir -p {Path(RAISED_LIMITS).parent} && printf \"[Service]\\n{lines}\" > "
             f"{RAISED_LIMITS} && systemctl daemon-reload && systemctl restart tdc-gunicorn")
     try:
         vps.wait_until_ready(60)

@@ -55,7 +55,10 @@ Email = Annotated[str, Field(min_length=6, max_length=EMAIL_MAX,
                              json_schema_extra={"format": "email", "pattern": EMAIL_PATTERN}),
                   AfterValidator(_email)]
 
-PUBLIC_COLUMNS = "id, email, username, role, is_active, last_login_at, created_at, updated_at"
+# Every column but the password hash. tokens_valid_after is the account's token cut-off
+# (app/services/tokens.py): loaded with the member, never in the API's form of it.
+PUBLIC_COLUMNS = ("id, email, username, role, is_active, tokens_valid_after, last_login_at, "
+                  "created_at, updated_at")
 
 
 @dataclass
@@ -71,6 +74,7 @@ class User:
     username: str
     role: str
     is_active: bool
+    tokens_valid_after: datetime | None = None
     last_login_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None

@@ -1,15 +1,16 @@
-"""Access tokens: HS256 JWTs with required claims, revocable by their `jti`."""
+"""Access tokens: HS256 JWTs with required claims, revocable one by one (their `jti`)
+and per account (a cut-off time: every token issued before it is refused)."""
 
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 from flask import current_app
 
 from app.models.user import User
-from app.services.users import load_user
+from app.services.users import load_user, utc_now
 from app.utils.auth import AuthenticationFailed
 from app.utils.db import execute, fetch_all
 from app.utils.redis_client import get_redis
@@ -26,8 +27,11 @@ class InvalidToken(Exception):
 def issue_token(user_id: int) -> tuple[str, int]:
     """Return a new access token for `user_id` and its lifetime in seconds."""
     lifetime = current_app.config["JWT_ACCESS_TOKEN_MINUTES"] * 60
-    now = int(time.time())
-    claims = {"sub": str(user_id), "iat": now, "nbf": now, "exp": now + lifetime,
+    issued = time.time()
+    now = int(issued)
+    # `iat` to the microsecond (RFC 7519 allows a fraction): a token issued right after a
+    # cut-off, in the same second, is still newer than it.
+    claims = {"sub": str(user_id), "iat": round(issued, 6), "nbf": now, "exp": now + lifetime,
               "jti": uuid.uuid4().hex}
     token = jwt.encode(claims, current_app.config["JWT_SECRET_KEY"], algorithm=ALGORITHM)
     return token, lifetime
@@ -57,7 +61,31 @@ def authenticate(token: str) -> tuple[User, dict[str, Any]]:
     user = load_user(int(claims["sub"]))
     if user is None or not user.is_active:
         raise AuthenticationFailed("Account is not active")
+    if issued_before_cutoff(claims, user.tokens_valid_after):
+        raise AuthenticationFailed("Invalid or expired token")
     return user, claims
+
+
+EPOCH = datetime(1970, 1, 1)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def issued_before_cutoff(claims: dict[str, Any], cutoff: datetime | None) -> bool:
+    """True when the token was issued before the account's cut-off (UTC, naive)."""
+    if cutoff is None:
+        return False
+    return round(float(claims["iat"]) * 1_000_000) < (cutoff - EPOCH) // MICROSECOND
+
+
+def cut_off_tokens(user_id: int | None = None) -> int:
+    """Refuse every token issued until now: one account's, or everyone's when None.
+
+    The time is the app's clock, the one `iat` is read from. Returns the accounts changed.
+    """
+    now = utc_now()
+    if user_id is None:
+        return execute("UPDATE users SET tokens_valid_after = %s", (now,))
+    return execute("UPDATE users SET tokens_valid_after = %s WHERE id = %s", (now, user_id))
 
 
 def is_revoked(jti: str) -> bool:

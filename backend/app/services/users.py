@@ -5,6 +5,7 @@ API's form of a member, a plain dict; `load_user` alone returns the `User` that
 Flask-Login keeps as the request's current user.
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 from mysql.connector.errors import IntegrityError
@@ -118,4 +119,13 @@ def update_user(user_id: int, data: UserUpdateInput) -> dict[str, Any]:
         cursor.execute(
             "UPDATE users SET role = COALESCE(%s, role), is_active = COALESCE(%s, is_active) "
             "WHERE id = %s", (data.role, data.is_active, user_id))
+        if data.is_active is False:
+            # Re-activating the account later must not bring back the tokens it had.
+            cursor.execute("UPDATE users SET tokens_valid_after = %s WHERE id = %s",
+                           (utc_now(), user_id))
     return get_user(user_id)
+
+
+def utc_now() -> datetime:
+    """Now in UTC, naive, to the microsecond: how the database keeps times."""
+    return datetime.now(UTC).replace(tzinfo=None)

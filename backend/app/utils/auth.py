@@ -72,6 +72,8 @@ def load_user_from_token(req: Any) -> Any:
         g.auth_error = str(exc)
         return None
     g.token_claims = claims
+    # The request's log line names the member (app.utils.request_log).
+    g.authenticated_user_id = user.id
     return user
 
 

@@ -18,14 +18,17 @@ def page_args(default_per_page: int = DEFAULT_PER_PAGE,
     per_page above the cap is lowered to it (meta.pagination shows the value used).
     """
     errors: dict[str, list[str]] = {}
-    page = _positive_int("page", 1, errors)
-    per_page = min(_positive_int("per_page", default_per_page, errors), max_per_page)
+    page = positive_int_arg("page", 1, errors)
+    per_page = min(positive_int_arg("per_page", default_per_page, errors), max_per_page)
     if errors:
         raise ValidationFailed(errors, status=400, message="Invalid pagination")
     return page, per_page
 
 
-def _positive_int(name: str, default: int, errors: dict[str, list[str]]) -> int:
+def positive_int_arg(name: str, default: int | None,
+                     errors: dict[str, list[str]]) -> int | None:
+    """Query parameter NAME as a whole number from 1 to MAX_PAGE_ARGUMENT (DEFAULT when
+    absent); a bad value adds its message to ERRORS and gives DEFAULT."""
     raw = request.args.get(name)
     if raw is None:
         return default

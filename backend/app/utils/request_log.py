@@ -1,4 +1,5 @@
-"""JSON log lines, one per request, tagged with a request id.
+"""JSON log lines, one per request, tagged with a request id (and the member's id when
+the request carried a valid token).
 
 The id comes from the client's (or nginx's) X-Request-ID when it looks like an id,
 otherwise a new one is made; it is returned in the response and set on every log line
@@ -69,12 +70,16 @@ def _finish_request(response: Response) -> Response:
         _start_request()
     response.headers[REQUEST_ID_HEADER] = g.request_id
     duration_ms = (time.perf_counter() - g.request_started) * 1000
-    request_log.info("request", extra={"fields": {
+    fields = {
         "method": request.method,
         "path": request.path,
         "status": response.status_code,
         "duration_ms": round(duration_ms, 2),
         "remote_addr": request.remote_addr,
         "request_id": g.request_id,
-    }})
+    }
+    # Set when the request's token was checked and stood for a member (app.utils.auth).
+    if "authenticated_user_id" in g:
+        fields["user_id"] = g.authenticated_user_id
+    request_log.info("request", extra={"fields": fields})
     return response

@@ -7,11 +7,12 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _nest_blueprints() -> None:
     # Nested once, at import, like the api blueprint tree above it.
-    from app.routes.admin import events, locations, users
+    from app.routes.admin import audit, events, locations, users
 
     bp.register_blueprint(users.bp)
     bp.register_blueprint(events.bp)
     bp.register_blueprint(locations.bp)
+    bp.register_blueprint(audit.bp)
 
 
 _nest_blueprints()

@@ -4,7 +4,7 @@ from flask import Blueprint, request
 from flask_login import current_user
 
 from app.models.event import FILTER_PARAMETERS, EventFilters, EventInput
-from app.services import events
+from app.services import audit, events
 from app.utils.auth import staff_required
 from app.utils.errors import get_or_404
 from app.utils.openapi import (
@@ -25,8 +25,22 @@ from app.utils.validation import validate, validate_update
 bp = Blueprint("admin_events", __name__, url_prefix="/events")
 
 
+# What the audit trail records of an event: its writable fields, the location by slug.
+AUDITED_FIELDS = ("slug", "title", "description", "event_type", "location", "starts_at",
+                  "ends_at", "is_published")
+
+
 def _event(slug: str) -> dict:
     return get_or_404(events.get_event(slug, published_only=False), "event")
+
+
+def _audited_view(event: dict) -> dict:
+    return {name: event["location"]["slug"] if name == "location" else event[name]
+            for name in AUDITED_FIELDS}
+
+
+def _record(action: str, event_id: int, changes: dict) -> None:
+    audit.record(current_user.id, f"event.{action}", "event", event_id, changes)
 
 
 @bp.get("")
@@ -44,7 +58,10 @@ def list_events():
 @staff_required
 def create_event():
     data = validate(EventInput, json_body())
-    return created(events.create_event(data, created_by=current_user.id))
+    with audit.audited():
+        event = events.create_event(data, created_by=current_user.id)
+        _record("create", event["id"], _audited_view(event))
+    return created(event)
 
 
 @bp.get("/<slug>")
@@ -68,25 +85,41 @@ def patch_event(slug: str):
 def _update(slug: str, partial: bool):
     event = _event(slug)
     data = validate_update(EventInput, events.as_input(event), json_body(), partial)
-    return success(events.update_event(event["id"], data))
+    with audit.audited():
+        updated = events.update_event(event["id"], data)
+        _record("update", event["id"], audit.changed_fields(
+            _audited_view(event), _audited_view(updated), AUDITED_FIELDS))
+    return success(updated)
 
 
 @bp.post("/<slug>/publish")
 @staff_required
 def publish_event(slug: str):
-    return success(events.set_published(_event(slug)["id"], True))
+    return _set_published(slug, True)
 
 
 @bp.post("/<slug>/unpublish")
 @staff_required
 def unpublish_event(slug: str):
-    return success(events.set_published(_event(slug)["id"], False))
+    return _set_published(slug, False)
+
+
+def _set_published(slug: str, published: bool):
+    event = _event(slug)
+    with audit.audited():
+        updated = events.set_published(event["id"], published)
+        _record("publish" if published else "unpublish", event["id"], audit.changed_fields(
+            event, updated, ("is_published",)))
+    return success(updated)
 
 
 @bp.delete("/<slug>")
 @staff_required
 def delete_event(slug: str):
-    events.delete_event(_event(slug)["id"])
+    event = _event(slug)
+    with audit.audited():
+        events.delete_event(event["id"])
+        _record("delete", event["id"], {"slug": event["slug"], "title": event["title"]})
     return no_content()
 
 

@@ -1,9 +1,10 @@
 """Admin routes for locations: every location (inactive too) and writes; DELETE deactivates."""
 
 from flask import Blueprint
+from flask_login import current_user
 
 from app.models.location import LocationInput
-from app.services import locations
+from app.services import audit, locations
 from app.utils.auth import admin_required
 from app.utils.errors import get_or_404
 from app.utils.openapi import (
@@ -24,8 +25,16 @@ from app.utils.validation import validate, validate_update
 bp = Blueprint("admin_locations", __name__, url_prefix="/locations")
 
 
+# What the audit trail records of a location: its writable fields.
+AUDITED_FIELDS = tuple(LocationInput.model_fields)
+
+
 def _location(slug: str) -> dict:
     return get_or_404(locations.get_location(slug, include_inactive=True), "location")
+
+
+def _record(action: str, location_id: int, changes: dict) -> None:
+    audit.record(current_user.id, f"location.{action}", "location", location_id, changes)
 
 
 @bp.get("")
@@ -40,7 +49,10 @@ def list_locations():
 @admin_required
 def create_location():
     data = validate(LocationInput, json_body())
-    return created(locations.create_location(data))
+    with audit.audited():
+        location = locations.create_location(data)
+        _record("create", location["id"], {name: location[name] for name in AUDITED_FIELDS})
+    return created(location)
 
 
 @bp.get("/<slug>")
@@ -64,13 +76,21 @@ def patch_location(slug: str):
 def _update(slug: str, partial: bool):
     location = _location(slug)
     data = validate_update(LocationInput, locations.as_input(location), json_body(), partial)
-    return success(locations.update_location(location["id"], data))
+    with audit.audited():
+        updated = locations.update_location(location["id"], data)
+        _record("update", location["id"],
+                audit.changed_fields(location, updated, AUDITED_FIELDS))
+    return success(updated)
 
 
 @bp.delete("/<slug>")
 @admin_required
 def deactivate_location(slug: str):
-    locations.deactivate_location(_location(slug)["id"])
+    location = _location(slug)
+    with audit.audited():
+        locations.deactivate_location(location["id"])
+        _record("deactivate", location["id"], {"slug": location["slug"],
+                                               "is_active": [location["is_active"], False]})
     return no_content()
 
 

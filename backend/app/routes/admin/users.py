@@ -1,9 +1,10 @@
 """Admin: the member list, role changes and deactivation."""
 
 from flask import Blueprint
+from flask_login import current_user
 
 from app.models.user import UserUpdateInput
-from app.services import users
+from app.services import audit, users
 from app.utils.auth import admin_required
 from app.utils.errors import get_or_404
 from app.utils.openapi import (
@@ -41,7 +42,18 @@ def get_user(user_id: int):
 def update_user(user_id: int):
     data = validate(UserUpdateInput, json_body())
     user = get_or_404(users.get_user(user_id), "user")
-    return success(users.update_user(user["id"], data))
+    with audit.audited():
+        updated = users.update_user(user["id"], data)
+        changes = audit.changed_fields(user, updated, ("role", "is_active"))
+        audit.record(current_user.id, _action(changes), "user", user["id"], changes)
+    return success(updated)
+
+
+def _action(changes: dict) -> str:
+    """The audit action of a member's change: what it did to the account."""
+    if "is_active" in changes:
+        return "user.reactivate" if changes["is_active"][1] else "user.deactivate"
+    return "user.role_change" if "role" in changes else "user.update"
 
 
 _one = {"200": data_response("The member", ref("User"))}

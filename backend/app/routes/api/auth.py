@@ -7,8 +7,9 @@ from app.models.user import ROLES, LoginInput, RegisterInput
 from app.services import tokens, users
 from app.services.passwords import hash_password, needs_rehash, verify_password
 from app.utils.auth import current_token_claims, login_required
+from app.utils.login_limit import limit_failed_logins
 from app.utils.openapi import NO_CONTENT, TIMESTAMP, body_schema, data_response, operation, ref
-from app.utils.rate_limit import limiter, login_limit, register_limit
+from app.utils.rate_limit import per_client, per_client_and_account
 from app.utils.request_body import json_body
 from app.utils.responses import created, error, no_content, success, unauthorized
 from app.utils.validation import validate
@@ -19,7 +20,7 @@ BAD_CREDENTIALS = "Invalid email or password"
 
 
 @bp.post("/register")
-@limiter.limit(register_limit)
+@per_client_and_account("RATELIMIT_REGISTER", "RATELIMIT_REGISTER_ACCOUNT")
 def register():
     data = validate(RegisterInput, json_body())
     user = users.create_user(data.email, data.username, data.password)
@@ -37,7 +38,8 @@ def _queue_welcome_email(user_id: int) -> None:
 
 
 @bp.post("/login")
-@limiter.limit(login_limit)
+@per_client("RATELIMIT_LOGIN")
+@limit_failed_logins
 def login():
     data = validate(LoginInput, json_body())
     record = users.get_login_record(data.email.lower())
@@ -101,7 +103,8 @@ OPENAPI_PATHS = {
             "Become a member", "Auth",
             {"201": data_response("The new member", ref("User"))},
             description="Email and username must be free (409). A welcome email follows. "
-                        "Rate limited per client address.",
+                        "Rate limited per client address (an IPv6 client per /64) and per "
+                        "e-mail.",
             errors=(409, 429), body=body_schema(RegisterInput)),
     },
     "/api/v1/auth/login": {
@@ -109,7 +112,10 @@ OPENAPI_PATHS = {
             "Log in for a bearer token", "Auth",
             {"200": data_response("A token for the Authorization header", ref("Token"))},
             description="An unknown email and a wrong password get the same 401; a "
-                        "deactivated account gets 403. Rate limited per client address.",
+                        "deactivated account gets 403. Rate limited per client address (an "
+                        "IPv6 client per /64), and per account: after too many failed "
+                        "logins from anywhere the e-mail gets 429 until the window ends "
+                        "(registered or not); a successful login clears the count.",
             errors=(401, 403, 429), body=body_schema(LoginInput)),
     },
     "/api/v1/auth/logout": {
