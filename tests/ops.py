@@ -10,6 +10,7 @@ verified exactly as a browser would (SNI, hostname, the CA's chain).
 
 import email
 import email.policy
+import json
 import mailbox
 import os
 import re
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -466,3 +468,64 @@ class Traffic:
         assert reached == self.total, f"gunicorn logged {reached} of {self.total} requests"
         print(f"{self.total} requests, all answered 2xx by gunicorn ({reached} logged)")
         return reached
+
+
+# --- monitoring ---------------------------------------------------------------------
+
+
+def prometheus_query(vps: Vps, expr: str) -> list[dict]:
+    """The instant vector EXPR evaluates to in the VPS's Prometheus (loopback only, so
+    asked over SSH): [{"metric": {labels}, "value": [time, "text"]}, ...]."""
+    port = role_defaults("monitoring")["monitoring_ports"]["prometheus"]
+    answer = vps.run(f"curl -sSf --get --data-urlencode {shlex.quote('query=' + expr)} "
+                     f"http://127.0.0.1:{port}/api/v1/query")
+    return json.loads(answer)["data"]["result"]
+
+
+class AlertReceiver:
+    """A webhook receiver for Alertmanager on the host's end of the VPS's link (where the
+    local inventory's monitoring_alert_webhook_url points): keeps every alert it is sent,
+    with the status of that notification (firing, resolved)."""
+
+    PORT = 9099
+
+    def __init__(self, vps: Vps):
+        self.alerts: list[dict] = []
+        received = self.alerts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                for alert in body.get("alerts", []):
+                    received.append({"path": self.path, "time": time.monotonic(), **alert})
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        host = vps.address.rsplit(".", 1)[0] + ".1"
+        self._server = ThreadingHTTPServer((host, self.PORT), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_for(self, alertname: str, status: str, seconds: float, since: float = 0,
+                 **labels: str) -> float:
+        """Seconds from SINCE (time.monotonic()) until an alert named ALERTNAME with STATUS
+        and LABELS arrived; fails after SECONDS."""
+        def arrived():
+            return [alert for alert in self.alerts
+                    if alert["time"] >= since and alert["status"] == status
+                    and alert["labels"].get("alertname") == alertname
+                    and all(alert["labels"].get(k) == v for k, v in labels.items())]
+        assert wait_for(lambda: arrived(), seconds), (
+            f"no {status} {alertname} {labels} within {seconds:g} s; got: "
+            f"{sorted({(a['labels'].get('alertname'), a['status']) for a in self.alerts})}")
+        return arrived()[0]["time"] - since
