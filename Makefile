@@ -31,6 +31,9 @@ BACKEND_PACKAGES := mariadb-server mariadb-client redis-server
 # trust store; axe-core comes from npm, pinned in tests/axe/package-lock.json.
 BROWSER_PACKAGES := chromium chromium-driver libnss3-tools
 AXE := tests/axe/node_modules/.installed
+# Debian packages whose tools check the monitoring configuration offline (promtool,
+# amtool, the blackbox exporter's --config.check).
+MONITORING_LINT_PACKAGES := prometheus prometheus-alertmanager prometheus-blackbox-exporter
 
 .PHONY: help
 help: ## List the targets
@@ -122,6 +125,17 @@ ssh: ## Open a root shell on the local VPS
 vps-info: ## Print VPS_ADDRESS, VPS_CA_BUNDLE and VPS_SSH of the local VPS
 	@local-vps/vps.sh info
 
+# --- monitoring --------------------------------------------------------------
+# The monitor host: the local VPS, or the one VPS_SSH names (VPS_SSH="ssh deploy@thedreamerscave.club").
+
+.PHONY: monitor
+monitor: ops-venv ## Open Prometheus (:9090) and Alertmanager (:9093) here through an SSH tunnel
+	$(OPS)/python scripts/monitor tunnel
+
+.PHONY: status
+status: ops-venv ## Print the figures to look at first, from Prometheus: targets, errors, p99, queue, cert, backup, disk
+	@$(OPS)/python scripts/monitor status
+
 .PHONY: vps-status
 vps-status: ## Say what of the local VPS runs
 	local-vps/vps.sh status
@@ -175,7 +189,7 @@ bench: ops-venv ## Benchmark the local VPS: nginx vs gunicorn, microcache, deplo
 # --- checks ------------------------------------------------------------------
 
 .PHONY: lint
-lint: lint-python lint-lock lint-ops ## Every linter: ruff, yamllint, ansible-lint, syntax, nginx -t, gixy
+lint: lint-python lint-lock lint-ops ## Every linter: ruff, yamllint, ansible-lint, syntax, nginx -t, gixy, promtool, amtool
 
 .PHONY: lint-python
 lint-python: venv
@@ -197,12 +211,14 @@ lint-ops: ops-venv
 	$(OPS)/yamllint -c ansible/.yamllint ansible/
 	$(OPS)/ansible-lint --offline -c ansible/.ansible-lint ansible/
 	for inventory in $(sort $(LOCAL_INVENTORY) $(UBUNTU_INVENTORY)) ansible/inventories/production; do \
-	  for playbook in site deploy rollback backup backups backups-prune restore mail-test lint-nginx; do \
+	  for playbook in site deploy rollback backup backups backups-prune restore mail-test lint-nginx lint-monitoring; do \
 	    $(OPS)/ansible-playbook -i $$inventory ansible/$$playbook.yml --syntax-check; \
 	  done; \
 	done
 	@scripts/apt-ensure nginx
 	$(OPS)/ansible-playbook -i localhost, -c local ansible/lint-nginx.yml
+	@scripts/apt-ensure $(MONITORING_LINT_PACKAGES)
+	$(OPS)/ansible-playbook -i localhost, -c local ansible/lint-monitoring.yml
 	PATH=$(CURDIR)/$(OPS):$$PATH ansible/tests/preflight.sh
 
 .PHONY: test-e2e

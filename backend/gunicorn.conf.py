@@ -37,6 +37,18 @@ preload_app = False
 proc_name = "tdc-gunicorn"
 
 
+# Metrics: every worker counts into PROMETHEUS_MULTIPROC_DIR (app/utils/metrics.py), and
+# tdc-app-metrics.service (metrics_server.py) serves their sum. Nothing of it runs in the
+# master: a thread there (a listener) could hold a lock at the moment the master forks a
+# worker, and the worker would inherit that lock held, with no thread left to release it.
+def child_exit(server, worker) -> None:
+    # A dead worker's live gauges leave the sum; its counters stay in it.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 # gunicorn answers a request it refuses to parse (a control character in a header value,
 # a raw non-ASCII byte in the path, a line past limit_request_line over HTTP/2, more than
 # 100 headers: nginx passes all of these) with an HTML page of its own. The API answers

@@ -32,10 +32,15 @@ import warnings
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 STARTTLS = "starttls"
 IMPLICIT_TLS = "tls"
+
+# AUTH LOGIN's prompts as real relays send them (Postfix, Cyrus SASL), not aiosmtpd's own
+# "User Name\0": some clients (Alertmanager's) answer only these.
+SMTP.AuthLoginUsernameChallenge = "Username:"
+SMTP.AuthLoginPasswordChallenge = "Password:"
 
 
 def make_certificates(directory: Path, name: str, ip: str) -> None:

@@ -10,6 +10,7 @@ verified exactly as a browser would (SNI, hostname, the CA's chain).
 
 import email
 import email.policy
+import json
 import mailbox
 import os
 import re
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -229,17 +231,32 @@ RELAY_DIR = LOCAL_STATE / "relay"
 RELAY_USER = "tdc-relay"  # vps.sh's relay_user, the local inventory's app_smtp_username
 
 
-def relay_mails(to: str) -> list[email.message.EmailMessage]:
-    """The mails the stand-in relay accepted for TO, oldest first, with its X-Relay-*
-    headers: X-Relay-TLS (starttls or tls, and the version), X-Relay-Auth, X-Relay-Peer."""
+def relay_mails(to: str, subject: str | None = None) -> list[email.message.EmailMessage]:
+    """The mails the stand-in relay accepted for TO (with SUBJECT, if given), oldest first,
+    with its X-Relay-* headers: X-Relay-TLS (starttls or tls, and the version),
+    X-Relay-Auth, X-Relay-Peer."""
     box = mailbox.Maildir(RELAY_DIR / "maildir", create=False)
     found = []
     for key in sorted(box.keys()):  # a Maildir key starts with its delivery time
         with box.get_file(key) as f:
             message = email.message_from_binary_file(f, policy=email.policy.default)
-        if f"to=<{to}>" in message["X-Relay-Envelope"]:
+        if f"to=<{to}>" in message["X-Relay-Envelope"] and subject in (None, message["Subject"]):
             found.append(message)
     return found
+
+
+# The subjects of the account mails (backend/app/tasks/account_mail.py, email.py).
+VERIFY_SUBJECT = "Confirm your e-mail address"
+RESET_SUBJECT = "Set a new password"
+WELCOME_SUBJECT = "Welcome to The Dreamer's Cave"
+LINK_TOKEN = re.compile(r"https://thedreamerscave\.club/account/(verify|reset)#token=([\w-]+)")
+
+
+def link_token(mail: email.message.EmailMessage, purpose: str) -> str:
+    """The token of the one PURPOSE link (verify, reset) in MAIL."""
+    [(found, token)] = LINK_TOKEN.findall(mail.get_content())
+    assert found == purpose, mail.get_content()
+    return token
 
 
 def vps_sh(*args: str) -> None:
@@ -300,11 +317,23 @@ def login(vps: Vps, email: str, password: str) -> str:
     return answer.json()["data"]["access_token"]
 
 
-def member_token(vps: Vps, prefix: str = "e2e") -> str:
-    """Register a throwaway member and log in."""
-    member = new_member(prefix)
+def register_member(vps: Vps, member: dict[str, str]) -> dict:
+    """Sign MEMBER up through nginx and verify the address with the link of the mail the
+    relay got, as the member would; MEMBER with its "id". The welcome mail follows."""
     answer = post_within_limits(vps, "/api/v1/auth/register", member)
-    assert answer.status_code == 201, answer.text
+    assert answer.status_code == 202, answer.text
+    assert wait_for(lambda: relay_mails(member["email"], VERIFY_SUBJECT), 60, 0.2), \
+        "no verification mail at the relay"
+    [mail] = relay_mails(member["email"], VERIFY_SUBJECT)
+    verified = vps.session().post(vps.url("/api/v1/auth/verify"), timeout=15,
+                                  json={"token": link_token(mail, "verify")})
+    assert verified.status_code == 200, verified.text
+    return {**member, "id": verified.json()["data"]["id"]}
+
+
+def member_token(vps: Vps, prefix: str = "e2e") -> str:
+    """Register a throwaway member, verify it and log in."""
+    member = register_member(vps, new_member(prefix))
     return login(vps, member["email"], member["password"])
 
 
@@ -470,3 +499,64 @@ class Traffic:
         assert reached == self.total, f"gunicorn logged {reached} of {self.total} requests"
         print(f"{self.total} requests, all answered 2xx by gunicorn ({reached} logged)")
         return reached
+
+
+# --- monitoring ---------------------------------------------------------------------
+
+
+def prometheus_query(vps: Vps, expr: str) -> list[dict]:
+    """The instant vector EXPR evaluates to in the VPS's Prometheus (loopback only, so
+    asked over SSH): [{"metric": {labels}, "value": [time, "text"]}, ...]."""
+    port = role_defaults("monitoring")["monitoring_ports"]["prometheus"]
+    answer = vps.run(f"curl -sSf --get --data-urlencode {shlex.quote('query=' + expr)} "
+                     f"http://127.0.0.1:{port}/api/v1/query")
+    return json.loads(answer)["data"]["result"]
+
+
+class AlertReceiver:
+    """A webhook receiver for Alertmanager on the host's end of the VPS's link (where the
+    local inventory's monitoring_alert_webhook_url points): keeps every alert it is sent,
+    with the status of that notification (firing, resolved)."""
+
+    PORT = 9099
+
+    def __init__(self, vps: Vps):
+        self.alerts: list[dict] = []
+        received = self.alerts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                for alert in body.get("alerts", []):
+                    received.append({"path": self.path, "time": time.monotonic(), **alert})
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        host = vps.address.rsplit(".", 1)[0] + ".1"
+        self._server = ThreadingHTTPServer((host, self.PORT), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_for(self, alertname: str, status: str, seconds: float, since: float = 0,
+                 **labels: str) -> float:
+        """Seconds from SINCE (time.monotonic()) until an alert named ALERTNAME with STATUS
+        and LABELS arrived; fails after SECONDS."""
+        def arrived():
+            return [alert for alert in self.alerts
+                    if alert["time"] >= since and alert["status"] == status
+                    and alert["labels"].get("alertname") == alertname
+                    and all(alert["labels"].get(k) == v for k, v in labels.items())]
+        assert wait_for(lambda: arrived(), seconds), (
+            f"no {status} {alertname} {labels} within {seconds:g} s; got: "
+            f"{sorted({(a['labels'].get('alertname'), a['status']) for a in self.alerts})}")
+        return arrived()[0]["time"] - since

@@ -17,7 +17,7 @@ from ops import (
     new_member,
     output,
     playbook,
-    post_within_limits,
+    register_member,
     role_defaults,
     storage_down,
     wait_for,
@@ -183,13 +183,13 @@ def test_the_drill_restores_each_moment_exactly(vps):
              "(id INT AUTO_INCREMENT PRIMARY KEY, label VARCHAR(20) NOT NULL)")
     sql(vps, f"INSERT INTO {DRILL_TABLE} (label) VALUES ('A1'), ('A2')")
     members = [new_member("drill") for _ in range(3)]
-    assert post_within_limits(vps, "/api/v1/auth/register", members[0]).status_code == 201
+    register_member(vps, members[0])
     assert run_unit(vps, "tdc-backup.service") == "success"
     sql(vps, f"INSERT INTO {DRILL_TABLE} (label) VALUES ('B1'), ('B2')")
-    assert post_within_limits(vps, "/api/v1/auth/register", members[1]).status_code == 201
+    register_member(vps, members[1])
     after_t1 = between(vps)
     sql(vps, f"INSERT INTO {DRILL_TABLE} (label) VALUES ('C1')")
-    assert post_within_limits(vps, "/api/v1/auth/register", members[2]).status_code == 201
+    register_member(vps, members[2])
     at_t2 = fingerprint(vps)
     after_t2 = between(vps)
     sql(vps, f"DROP TABLE {DRILL_TABLE}")

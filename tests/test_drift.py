@@ -71,6 +71,10 @@ DRIFT = [
      f"ln -sfn /etc/nginx/tls/bootstrap/fullchain.pem {CERT_LINK}"),
     ("tls", "/etc/letsencrypt/renewal-hooks/deploy/reload-nginx", "removed",
      "rm /etc/letsencrypt/renewal-hooks/deploy/reload-nginx"),
+    ("monitoring", "/etc/prometheus/prometheus.yml", "templated content, mode",
+     "echo '# edited' >> /etc/prometheus/prometheus.yml && chmod 0600 /etc/prometheus/prometheus.yml"),
+    ("monitoring", "unit:prometheus-node-exporter.service", "disabled and stopped",
+     "systemctl disable --now --quiet prometheus-node-exporter.service"),
 ]
 
 # Run on the VPS: the state of each target as one JSON object (target -> text).

@@ -9,8 +9,10 @@ import uuid
 import pytest
 from ops import (
     REDIS_CLI_AS_APP,
+    WELCOME_SUBJECT,
     new_member,
     queue_welcome,
+    register_member,
     relay_mails,
     role_defaults,
     wait_for,
@@ -43,10 +45,8 @@ FAULTS = [
 
 @pytest.fixture(scope="module")
 def member_id(site, vps):
-    member = new_member()
-    response = site.post(vps.url("/api/v1/auth/register"), json=member, timeout=15)
-    assert response.status_code == 201, response.text
-    return response.json()["data"]["id"], member["email"]
+    member = register_member(vps, new_member())
+    return member["id"], member["email"]
 
 
 @pytest.mark.parametrize(("name", "command", "bound", "queue_first"), FAULTS,
@@ -55,7 +55,7 @@ def test_the_site_recovers(site, vps, member_id, token, name, command, bound, qu
     user_id, email = member_id
 
     def mails() -> int:
-        return len(relay_mails(email))
+        return len(relay_mails(email, WELCOME_SUBJECT))
 
     assert wait_for(lambda: mails() > 0, 60), "the registration's welcome mail never came"
     sent_before = mails()

@@ -5,7 +5,7 @@ import time
 import uuid
 
 import pytest
-from ops import output, playbook, recap
+from ops import output, playbook, recap, register_member
 
 pytestmark = pytest.mark.disruptive
 
@@ -21,8 +21,7 @@ def test_second_site_run_reports_no_change():
 def test_reboot_brings_every_service_back_with_the_data(site, vps):
     member = {"email": f"reboot-{uuid.uuid4().hex[:8]}@example.com",
               "username": f"reboot_{uuid.uuid4().hex[:8]}", "password": "survives a reboot"}
-    assert site.post(vps.url("/api/v1/auth/register"), json=member,
-                     timeout=15).status_code == 201
+    register_member(vps, member)
     boot_id = vps.run("cat /proc/sys/kernel/random/boot_id").strip()
 
     vps.run("systemctl reboot", check=False)

@@ -7,11 +7,14 @@ import uuid
 import pytest
 from ops import (
     RELAY_USER,
+    RESET_SUBJECT,
+    WELCOME_SUBJECT,
     new_member,
     output,
     playbook,
     post_within_limits,
     queue_welcome,
+    register_member,
     relay_mails,
     relay_refusing,
     vps_sh,
@@ -21,10 +24,14 @@ from ops import (
 
 
 def register(vps) -> dict:
-    member = new_member("mail")
-    answer = post_within_limits(vps, "/api/v1/auth/register", member)
-    assert answer.status_code == 201, answer.text
-    return {**member, "id": answer.json()["data"]["id"]}
+    """A verified member (its welcome mail on the way), with its id."""
+    return register_member(vps, new_member("mail"))
+
+
+def request_reset(vps, member) -> None:
+    """Ask for a reset mail: one more mail of MEMBER's, queued while the test watches."""
+    answer = post_within_limits(vps, "/api/v1/auth/reset-request", {"email": member["email"]})
+    assert answer.status_code == 202, answer.text
 
 
 def mail_failed_count(site, vps) -> int | None:
@@ -32,10 +39,10 @@ def mail_failed_count(site, vps) -> int | None:
 
 
 @pytest.fixture
-def relay_down():
-    """The relay stopped (its port refuses connections) until the test starts it again."""
-    vps_sh("relay-stop")
-    yield lambda: vps_sh("relay-start")
+def relay_outage():
+    """relay_outage(True) stops the relay (its port refuses connections), (False) starts
+    it again; it runs again after the test in any case."""
+    yield lambda down: vps_sh("relay-stop" if down else "relay-start")
     vps_sh("relay-start")
 
 
@@ -51,12 +58,13 @@ def test_the_worker_may_reach_the_relay_and_nothing_else(vps):
 def welcomed(site, vps) -> dict:
     """A member registered through the API whose welcome mail reached the relay."""
     member = register(vps)
-    assert wait_for(lambda: relay_mails(member["email"]), 60), "no welcome mail at the relay"
+    assert wait_for(lambda: relay_mails(member["email"], WELCOME_SUBJECT), 60), \
+        "no welcome mail at the relay"
     return member
 
 
 def test_the_welcome_mail_arrives_through_starttls_and_auth(vps, welcomed):
-    [mail] = relay_mails(welcomed["email"])
+    [mail] = relay_mails(welcomed["email"], WELCOME_SUBJECT)
     assert mail["X-Relay-TLS"].startswith("starttls TLSv1.")
     assert mail["X-Relay-Auth"] == RELAY_USER
     assert mail["X-Relay-Peer"] == vps.address
@@ -67,30 +75,36 @@ def test_the_welcome_mail_arrives_through_starttls_and_auth(vps, welcomed):
                     15)
 
 
-def test_a_relay_outage_is_retried_and_the_mail_delivered_once(vps, relay_down):
-    member = register(vps)
-    retried = f"mail_retry kind=welcome user_id={member['id']} "
+def test_a_relay_outage_is_retried_and_the_mail_delivered_once(vps, welcomed, relay_outage):
+    """A reset mail queued while the relay is down (tests/test_accounts.py: the
+    verification mail of a sign-up, the same way)."""
+    relay_outage(True)
+    request_reset(vps, welcomed)
+    retried = f"mail_retry kind=reset user_id={welcomed['id']} "
     assert wait_for(lambda: worker_journal(vps, retried), 60), "no retry while the relay was down"
     assert "ConnectionRefusedError" in worker_journal(vps, retried)[0]
-    assert relay_mails(member["email"]) == []
-    relay_down()  # back up
-    assert wait_for(lambda: relay_mails(member["email"]), 90), "not delivered after the outage"
-    assert wait_for(lambda: worker_journal(vps, f"mail_sent kind=welcome user_id={member['id']} "),
+    assert relay_mails(welcomed["email"], RESET_SUBJECT) == []
+    relay_outage(False)
+    assert wait_for(lambda: relay_mails(welcomed["email"], RESET_SUBJECT), 90), \
+        "not delivered after the outage"
+    assert wait_for(lambda: worker_journal(vps, f"mail_sent kind=reset user_id={welcomed['id']} "),
                     15)
-    assert len(relay_mails(member["email"])) == 1
-    assert not worker_journal(vps, f"mail_failed kind=welcome user_id={member['id']} ")
+    assert len(relay_mails(welcomed["email"], RESET_SUBJECT)) == 1
+    assert not worker_journal(vps, f"mail_failed kind=reset user_id={welcomed['id']} ")
 
 
 def test_a_refused_auth_fails_once_without_retry_and_is_counted(site, vps):
+    member = register(vps)
+    assert wait_for(lambda: relay_mails(member["email"], WELCOME_SUBJECT), 60)
     before = mail_failed_count(site, vps)
     with relay_refusing("refuse-auth"):
-        member = register(vps)
-        failed = f"mail_failed kind=welcome user_id={member['id']} "
+        request_reset(vps, member)
+        failed = f"mail_failed kind=reset user_id={member['id']} "
         assert wait_for(lambda: worker_journal(vps, failed), 60), "no mail_failed line"
     [line] = worker_journal(vps, failed)
     assert "SMTPAuthenticationError: 535" in line
-    assert not worker_journal(vps, f"mail_retry kind=welcome user_id={member['id']} ")
-    assert relay_mails(member["email"]) == []
+    assert not worker_journal(vps, f"mail_retry kind=reset user_id={member['id']} ")
+    assert relay_mails(member["email"], RESET_SUBJECT) == []
     assert wait_for(lambda: mail_failed_count(site, vps) == before + 1, 10)
 
 
@@ -100,7 +114,7 @@ def test_a_welcome_task_run_twice_sends_one_mail(vps, welcomed):
     queue_welcome(vps, welcomed["id"])
     skipped = f"mail_skipped kind=welcome user_id={welcomed['id']} "
     assert wait_for(lambda: worker_journal(vps, skipped), 30), "the second run did not skip"
-    assert len(relay_mails(welcomed["email"])) == 1
+    assert len(relay_mails(welcomed["email"], WELCOME_SUBJECT)) == 1
 
 
 def test_make_mail_test_sends_through_the_worker_and_reports_the_outcome(vps):

@@ -1,26 +1,25 @@
-"""A member's path through the deployed site: register, welcome email, log in."""
+"""A member's path through the deployed site: register, verify, welcome email, log in
+(tests/test_accounts.py: the account flows in detail)."""
 
 import json
 import uuid
 
-from ops import new_member, post_within_limits, relay_mails, wait_for
+from ops import WELCOME_SUBJECT, new_member, register_member, relay_mails, wait_for
 
 
-def test_registration_runs_the_welcome_email_task(site, vps):
-    member = new_member()
-    response = post_within_limits(vps, "/api/v1/auth/register", member)
-    assert response.status_code == 201, response.text
-    assert response.json()["data"]["email"] == member["email"]
-    # The stand-in relay on the host side (tests/test_mail.py: how it came there).
-    assert wait_for(lambda: relay_mails(member["email"]), 60), \
+def test_a_verified_registration_runs_the_welcome_email_task(site, vps):
+    # Through the verification mail's link (ops.register_member); the stand-in relay on
+    # the host side (tests/test_mail.py: how it came there).
+    member = register_member(vps, new_member())
+    assert wait_for(lambda: relay_mails(member["email"], WELCOME_SUBJECT), 60), \
         "the welcome email never reached the relay"
     worker_log = vps.run("journalctl -u tdc-celery-worker -o cat --no-pager --since -5min")
+    assert "tdc.send_verification_email" in worker_log
     assert "tdc.send_welcome_email" in worker_log
 
 
 def test_member_logs_in_and_the_app_sees_the_real_client(site, vps):
-    member = new_member()
-    assert post_within_limits(vps, "/api/v1/auth/register", member).status_code == 201
+    member = register_member(vps, new_member())
     request_id = f"e2e-{uuid.uuid4().hex}"
     login = site.post(vps.url("/api/v1/auth/login"), timeout=15,
                       json={"email": member["email"], "password": member["password"]},

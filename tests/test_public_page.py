@@ -24,11 +24,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from ops import (
     REPO,
+    RESET_SUBJECT,
     SITE,
+    VERIFY_SUBJECT,
     admin_token,
+    link_token,
+    login,
+    new_member,
     output,
     playbook,
+    post_within_limits,
     recap,
+    register_member,
+    relay_mails,
     role_defaults,
     wait_for,
 )
@@ -240,7 +248,7 @@ def test_an_unknown_static_path_gets_the_sites_404_page(site, vps, path):
     assert answer.headers["Content-Security-Policy"].startswith("default-src 'self'")
 
 
-@pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/api/nothing", "/api/v1/auth/verify"])
+@pytest.mark.parametrize("path", ["/api/v1/no-such-thing", "/api/nothing", "/api/v1/auth/nothing"])
 def test_an_unknown_api_path_is_still_the_json_envelope(site, vps, path):
     answer = site.get(vps.url(path), timeout=10)
     assert answer.status_code == 404
@@ -275,12 +283,16 @@ def test_the_page_says_what_it_is_without_javascript(site, vps):
     assert 'href="/api/v1/events"' in page and "turn on JavaScript to see it here" in page
 
 
+# A token of the right form that the club never sent (404), and one of the wrong form (422).
+UNKNOWN_TOKEN = "e2e" + "0" * 40
+
+
 @pytest.mark.parametrize(("path", "pattern"), [
     ("/account/verify", r"has no token"),
-    ("/account/verify#token=e2e-not-a-token", r"not known to the club \(Resource not found\)"),
+    (f"/account/verify#token={UNKNOWN_TOKEN}", r"not known to the club \(Unknown link token\)"),
+    ("/account/verify#token=e2e-not-a-token", r"not valid \(Validation failed\)"),
 ])
 def test_the_verify_page_shows_the_apis_refusal(browser, path, pattern):
-    # POST /api/v1/auth/verify does not exist yet: the API's 404 envelope is the refusal.
     browser.open(path)
     browser.wait_for_text('[data-status="account"]', pattern)
     assert "#" not in browser.driver.current_url, "the token stayed in the address bar"
@@ -288,7 +300,7 @@ def test_the_verify_page_shows_the_apis_refusal(browser, path, pattern):
 
 
 def test_the_reset_page_checks_the_form_then_shows_the_apis_refusal(browser):
-    browser.open("/account/reset#token=e2e-not-a-token")
+    browser.open(f"/account/reset#token={UNKNOWN_TOKEN}")
     form = browser.driver.find_element(By.CSS_SELECTOR, '[data-form="reset"]')
     WebDriverWait(browser.driver, 10).until(lambda _: form.is_displayed())
     assert "#" not in browser.driver.current_url
@@ -303,6 +315,44 @@ def test_the_reset_page_checks_the_form_then_shows_the_apis_refusal(browser):
     assert not form.is_displayed(), "the form stays for a token the API refused"
     browser.screenshot("account-reset-refused")
     assert_clean_page(browser, expected_failure="/api/v1/auth/reset")
+
+
+def test_the_verify_page_confirms_the_address_of_a_real_link(browser, vps):
+    member = new_member("page")
+    assert post_within_limits(vps, "/api/v1/auth/register", member).status_code == 202
+    assert wait_for(lambda: relay_mails(member["email"], VERIFY_SUBJECT), 60, 0.2)
+    [mail] = relay_mails(member["email"], VERIFY_SUBJECT)
+    browser.open(f"/account/verify#token={link_token(mail, 'verify')}")
+    browser.wait_for_text('[data-status="account"]', r"address is confirmed")
+    browser.screenshot("account-verify-done")
+    assert_clean_page(browser)
+    assert login(vps, member["email"], member["password"])
+
+
+def test_the_reset_page_sets_the_password_of_a_real_link(browser, vps):
+    member = register_member(vps, new_member("page"))
+    answer = post_within_limits(vps, "/api/v1/auth/reset-request", {"email": member["email"]})
+    assert answer.status_code == 202, answer.text
+    assert wait_for(lambda: relay_mails(member["email"], RESET_SUBJECT), 60, 0.2)
+    [mail] = relay_mails(member["email"], RESET_SUBJECT)
+    browser.open(f"/account/reset#token={link_token(mail, 'reset')}")
+    form = browser.driver.find_element(By.CSS_SELECTOR, '[data-form="reset"]')
+    WebDriverWait(browser.driver, 10).until(lambda _: form.is_displayed())
+    # A common password: the API's field error shows, the form stays for another.
+    for field in ("password", "password-again"):
+        form.find_element(By.ID, field).send_keys("password12345")
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    browser.wait_for_text('[data-error="password"]', r"too common")
+    assert form.is_displayed()
+    new_password = "amber moths over the quarry"
+    for field in ("password", "password-again"):
+        form.find_element(By.ID, field).clear()
+        form.find_element(By.ID, field).send_keys(new_password)
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    browser.wait_for_text('[data-status="account"]', r"new password is set")
+    browser.screenshot("account-reset-done")
+    assert_clean_page(browser, expected_failure="/api/v1/auth/reset")
+    assert login(vps, member["email"], new_password)
 
 
 @pytest.mark.disruptive

@@ -9,7 +9,15 @@ from ops import REDIS_CLI_AS_APP, app_env, role_defaults
 # DATABASE stands for the distribution's database server (ops.DATABASE_SERVERS).
 DATABASE = "the database server"
 UNITS = ["tdc-gunicorn.socket", "tdc-gunicorn.service", "tdc-celery-worker.service",
-         "tdc-celery-beat.service", "nginx.service", DATABASE, "redis-server.service"]
+         "tdc-celery-beat.service", "tdc-app-metrics.service", "nginx.service", DATABASE, "redis-server.service",
+         "prometheus.service", "prometheus-alertmanager.service",
+         "prometheus-node-exporter.service", "prometheus-mysqld-exporter.service",
+         "prometheus-redis-exporter.service", "prometheus-nginx-exporter.service",
+         "prometheus-blackbox-exporter.service"]
+# The monitoring's daemons (ss names a process by its first 15 characters) and the app's
+# metrics listeners (tdc-app-metrics: python), all on loopback only.
+MONITORING_DAEMONS = {"prometheus", "prometheus-aler", "prometheus-node", "prometheus-mysq",
+                      "prometheus-redi", "prometheus-ngin", "prometheus-blac", "python"}
 
 
 @pytest.mark.parametrize("unit", UNITS)
@@ -45,10 +53,38 @@ def listening(vps) -> list[tuple[str, str]]:
     return rows
 
 
+def daemon(proc: str) -> str:
+    return re.search(r'users:\(\("([^"]+)"', proc).group(1)
+
+
 def test_only_the_stacks_own_daemons_listen(vps):
     """No package brought a daemon of its own (a mail server, say) that takes connections."""
-    daemons = {re.search(r'users:\(\("([^"]+)"', proc).group(1) for _, proc in listening(vps)}
-    assert daemons <= {"sshd", "nginx", vps.database.daemon, "redis-server"}, daemons
+    daemons = {daemon(proc) for _, proc in listening(vps)}
+    assert daemons <= {"sshd", "nginx", vps.database.daemon, "redis-server",
+                       *MONITORING_DAEMONS}, daemons
+
+
+def test_the_monitoring_and_the_app_s_metrics_listen_on_loopback_only(vps):
+    sockets = [(addr, daemon(proc)) for addr, proc in listening(vps)
+               if daemon(proc) in MONITORING_DAEMONS]
+    assert {name for _, name in sockets} == MONITORING_DAEMONS, sockets
+    assert [s for s in sockets if s[0].rsplit(":", 1)[0] != "127.0.0.1"] == [], sockets
+
+
+def test_the_app_s_metrics_are_served_by_their_own_unit_not_by_a_process_that_forks(vps):
+    """gunicorn's master and the Celery worker's main process fork their workers: neither
+    listens (a listener thread could hold a lock across a fork), tdc-app-metrics does."""
+    app = role_defaults("app")
+    ports = {app[name].rsplit(":", 1)[1]
+             for name in ("app_metrics_address", "app_worker_metrics_address")}
+    owners = {address.rsplit(":", 1)[1]: re.search(r"pid=(\d+)", proc).group(1)
+              for address, proc in listening(vps)}
+    main_pids = {unit: vps.run(f"systemctl show -p MainPID --value {unit}").strip()
+                 for unit in ("tdc-app-metrics", "tdc-gunicorn", "tdc-celery-worker")}
+    assert {owners.get(port) for port in ports} == {main_pids["tdc-app-metrics"]}, owners
+    assert not {main_pids["tdc-gunicorn"], main_pids["tdc-celery-worker"]} & set(owners.values())
+    # Its own user, not the app's: it may read the counts but not the app's .env.
+    assert vps.run(f"ps -o user= -p {main_pids['tdc-app-metrics']}").strip() != "tdc"
 
 
 @pytest.mark.parametrize(("process", "port"), [(DATABASE, "3306"), ("redis-server", "6379")])

@@ -67,7 +67,8 @@ expect_failure "migrations password = app password" "mysql_migrate_password must
 # Ansible would lock itself out.
 vault=$tmp/vault.yml
 for name in app_secret_key app_jwt_secret_key app_admin_password mysql_app_password \
-  mysql_migrate_password redis_password app_smtp_password backup_restic_password; do
+  mysql_migrate_password redis_password app_smtp_password backup_restic_password \
+  mysql_exporter_password redis_exporter_password; do
   echo "vault_$name: $(openssl rand -hex 20)"
 done >"$vault"
 printf '%s\n' "vault_app_admin_email: admin@thedreamerscave.club" \

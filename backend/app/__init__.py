@@ -28,6 +28,11 @@ def create_app(config_class: type[BaseConfig] | BaseConfig | None = None) -> Fla
     configure_logging(app)
     init_request_logging(app)
 
+    # Prometheus metrics: each request counted and timed by route and status.
+    from app.utils.metrics import init_metrics
+
+    init_metrics(app)
+
     # Trust X-Forwarded-* from exactly one proxy hop, and only from nginx's addresses.
     from app.utils.proxy import TrustedProxyFix
 

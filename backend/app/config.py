@@ -119,6 +119,12 @@ class BaseConfig:
         self.RATELIMIT_RESET = _env("RATELIMIT_RESET", "5 per minute;20 per hour")
         self.RATELIMIT_RESET_ACCOUNT = _env("RATELIMIT_RESET_ACCOUNT", "3 per hour")
 
+        # The site the mails' links point at (/account/verify, /account/reset), no slash.
+        self.SITE_URL = (_env("SITE_URL", "https://thedreamerscave.club") or "").rstrip("/")
+        # How long the link of a verification and of a password-reset mail works.
+        self.VERIFY_TOKEN_HOURS = _env_int("VERIFY_TOKEN_HOURS", 24)
+        self.RESET_TOKEN_MINUTES = _env_int("RESET_TOKEN_MINUTES", 60)
+
         self.CORS_ORIGINS = _env_list("CORS_ORIGINS", DEFAULT_CORS_ORIGINS)
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
         # Peers whose X-Forwarded-* headers are believed: nginx on the unix socket or loopback.
@@ -149,6 +155,11 @@ class BaseConfig:
         """Refuse settings that cannot work; production adds its secret checks."""
         if self.DB_POOL_SIZE < 1:
             raise ConfigError("DB_POOL_SIZE must be at least 1")
+        if not self.SITE_URL.startswith(("https://", "http://")):
+            raise ConfigError(f"SITE_URL must be the site's https:// address, "
+                              f"got {self.SITE_URL!r}")
+        if self.VERIFY_TOKEN_HOURS < 1 or self.RESET_TOKEN_MINUTES < 1:
+            raise ConfigError("VERIFY_TOKEN_HOURS and RESET_TOKEN_MINUTES must be at least 1")
         self.validate_rate_limits()
         self.validate_mail()
 

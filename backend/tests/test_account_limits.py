@@ -107,13 +107,28 @@ def test_register_is_limited_per_email_from_any_address(client):
         return client.post("/api/v1/auth/register", json=body,
                            environ_base={"REMOTE_ADDR": f"198.51.100.{n}"})
 
-    assert register("twice@example.com", 1).status_code == 201
-    assert register("Twice@Example.com", 2).status_code == 409
+    assert register("twice@example.com", 1).status_code == 202
+    assert register("Twice@Example.com", 2).status_code == 202  # taken: the same answer
     blocked = register("twice@example.com", 3)
     assert blocked.status_code == 429
     assert int(blocked.headers["Retry-After"]) >= 1
     assert blocked.get_json()["success"] is False
-    assert register("another@example.com", 4).status_code == 201
+    assert register("another@example.com", 4).status_code == 202
+
+
+@pytest.mark.parametrize(("path", "setting"), [("verify/resend", "RATELIMIT_RESEND_ACCOUNT"),
+                                               ("reset-request", "RATELIMIT_RESET_ACCOUNT")])
+def test_the_mail_asking_routes_are_limited_per_email_from_any_address(client, app,
+                                                                      monkeypatch, path,
+                                                                      setting):
+    monkeypatch.setitem(app.config, setting, f"2 per {WINDOW} seconds")
+
+    def ask(email, n):
+        return client.post(f"/api/v1/auth/{path}", json={"email": email},
+                           environ_base={"REMOTE_ADDR": f"198.51.100.{n}"})
+
+    assert [ask("twice@example.com", n).status_code for n in (1, 2, 3)] == [202, 202, 429]
+    assert ask("another@example.com", 4).status_code == 202
 
 
 @pytest.mark.parametrize("name", ["RATELIMIT_LOGIN", "RATELIMIT_LOGIN_ACCOUNT",

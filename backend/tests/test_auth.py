@@ -28,16 +28,25 @@ def bearer(token):
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_register_returns_the_user_without_its_hash(client):
+def stored_user(app, username):
+    from app.utils.db import fetch_one
+
+    with app.app_context():
+        return fetch_one("SELECT email, username, role, is_active, email_verified_at "
+                         "FROM users WHERE username = %s", (username,))
+
+
+def test_register_answers_a_neutral_202_and_stores_an_unverified_member(client, app):
     response = register(client)
-    assert response.status_code == 201
-    user = response.get_json()["data"]
-    assert user["email"] == "luna@example.com"
-    assert user["username"] == "luna"
-    assert user["role"] == "user"
-    assert user["is_active"] is True
-    assert "password" not in json.dumps(response.get_json())
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["success"] is True
+    assert set(body["data"]) == {"message"}
+    assert "password" not in json.dumps(body)
     assert "argon2" not in response.get_data(as_text=True)
+    user = stored_user(app, "luna")
+    assert (user["email"], user["role"], user["is_active"]) == ("luna@example.com", "user", 1)
+    assert user["email_verified_at"] is None
 
 
 def test_password_is_stored_as_argon2id(client, app):
@@ -49,14 +58,21 @@ def test_password_is_stored_as_argon2id(client, app):
     assert stored["password_hash"].startswith("$argon2id$")
 
 
-@pytest.mark.parametrize(("field", "value"), [("email", "LUNA@example.com"),
-                                              ("username", "LUNA")])
-def test_email_and_username_are_unique_ignoring_case(client, field, value):
-    assert register(client).status_code == 201
-    other = {"email": "sol@example.com", "username": "sol", field: value}
-    response = register(client, **other)
-    assert response.status_code == 409
-    assert set(response.get_json()["errors"]) == {field}
+def test_a_taken_username_is_a_409_whatever_the_address(client):
+    """Usernames are public: the clash is said, and said alike for a new or taken address."""
+    assert register(client).status_code == 202
+    answers = [register(client, email=email, username="LUNA")
+               for email in ("sol@example.com", "luna@example.com")]
+    assert [answer.status_code for answer in answers] == [409, 409]
+    assert answers[0].get_json() == answers[1].get_json()
+    assert set(answers[0].get_json()["errors"]) == {"username"}
+
+
+def test_a_taken_address_opens_no_second_account_ignoring_case(client, app):
+    assert register(client).status_code == 202
+    again = register(client, email="LUNA@example.com", username="sol")
+    assert again.status_code == 202
+    assert stored_user(app, "sol") is None
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -83,10 +99,10 @@ def test_register_refuses_bad_fields(client, body, field):
     "x@a.io", "#!$%&*/=?^_`{|}~-@0.example", "a@xn--p1ai.xn--p1ai", "a@b.testing",
     "l" * 64 + "@example.com",
 ])
-def test_register_takes_any_address_the_description_allows(client, email):
+def test_register_takes_any_address_the_description_allows(client, app, email):
     response = register(client, email=email)
-    assert response.status_code == 201, response.get_json()
-    assert response.get_json()["data"]["email"] == email.lower()
+    assert response.status_code == 202, response.get_json()
+    assert stored_user(app, "luna")["email"] == email.lower()
 
 
 @pytest.mark.parametrize("email", [
@@ -330,7 +346,7 @@ def test_login_is_rate_limited_per_client_address(client, make_user):
 def test_register_is_rate_limited(client):
     statuses = [register(client, email=f"rate{i}@example.com", username=f"rate{i}").status_code
                 for i in range(6)]
-    assert statuses == [201] * 5 + [429]
+    assert statuses == [202] * 5 + [429]
 
 
 def test_rate_limit_follows_the_real_client_behind_the_proxy(client, make_user):

@@ -1,4 +1,4 @@
-"""Work done by the Celery worker: the welcome email and the periodic purge."""
+"""Work done by the Celery worker: the account mails and the periodic purge."""
 
 import time
 
@@ -15,17 +15,19 @@ from tests.waits import wait_for
 pytestmark = pytest.mark.usefixtures("clean_tables")
 
 
-def test_registration_sends_the_welcome_email_through_the_worker(client, celery_worker, relay):
+def test_registration_sends_the_verification_mail_through_the_worker(client, celery_worker,
+                                                                     relay):
     before = len(relay.messages)
     response = client.post("/api/v1/auth/register", json={
         "email": "nova@example.com", "username": "nova", "password": "long enough pw"})
-    assert response.status_code == 201
+    assert response.status_code == 202
     assert wait_for(lambda: len(relay.messages) > before)
     message = relay.messages[-1]
     assert message["to"] == ["nova@example.com"]
     assert (message["tls"], message["login"]) == ("starttls", "tdc-relay-user")
-    assert "Welcome to The Dreamer's Cave" in message["body"]
+    assert "Subject: Confirm your e-mail address" in message["body"]
     assert "Hello nova" in message["body"]
+    assert "https://thedreamerscave.club/account/verify#token=" in message["body"]
 
 
 def test_registration_succeeds_while_the_broker_is_down(client, redis_proc):
@@ -35,7 +37,7 @@ def test_registration_succeeds_while_the_broker_is_down(client, redis_proc):
             "email": "orion@example.com", "username": "orion", "password": "long enough pw"})
     finally:
         redis_proc.start()
-    assert response.status_code == 201
+    assert response.status_code == 202
 
 
 def test_an_smtp_outage_is_retried_until_the_mail_goes_out(app, make_user, celery_worker, relay):

@@ -169,3 +169,25 @@ def test_a_relay_user_without_its_password_is_refused(monkeypatch):
     monkeypatch.delenv("SMTP_PASSWORD", raising=False)
     with pytest.raises(ConfigError, match="SMTP_USERNAME and SMTP_PASSWORD"):
         AppTestingConfig().validate()
+
+
+def test_the_account_settings_have_their_documented_defaults(production_env):
+    for name in ("SITE_URL", "VERIFY_TOKEN_HOURS", "RESET_TOKEN_MINUTES",
+                 "RATELIMIT_RESEND", "RATELIMIT_RESET"):
+        production_env.delenv(name, raising=False)
+    config = ProductionConfig()
+    config.validate()
+    assert (config.SITE_URL, config.VERIFY_TOKEN_HOURS, config.RESET_TOKEN_MINUTES) == (
+        "https://thedreamerscave.club", 24, 60)
+    assert config.RATELIMIT_RESEND == config.RATELIMIT_RESET == "5 per minute;20 per hour"
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("SITE_URL", "thedreamerscave.club", "SITE_URL"),
+    ("VERIFY_TOKEN_HOURS", "0", "VERIFY_TOKEN_HOURS"),
+    ("RESET_TOKEN_MINUTES", "-5", "RESET_TOKEN_MINUTES"),
+])
+def test_unusable_account_settings_are_named(production_env, name, value, message):
+    production_env.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        ProductionConfig().validate()

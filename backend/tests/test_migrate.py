@@ -104,3 +104,24 @@ def test_cli_upgrade_and_status(app):
     assert "up to date" in result.output
     status = runner.invoke(args=["db", "status"])
     assert "applied  001_users_and_locations.sql" in status.output
+
+
+def test_accounts_that_exist_count_as_verified_after_006(scratch):
+    """The first admin and the members before verified sign-ups can still log in."""
+    config, directory = scratch
+    later = sorted(path for path in directory.glob("*.sql") if path.name >= "006")
+    held = {path: path.read_text() for path in later}
+    for path in later:
+        path.unlink()
+    migrate.upgrade(config, directory)
+    cnx = connect_direct(config)
+    cursor = cnx.cursor()
+    cursor.execute("INSERT INTO users (email, username, password_hash) "
+                   "VALUES ('old@example.com', 'old', 'x')")
+    cnx.commit()
+    for path, text in held.items():
+        path.write_text(text)
+    migrate.upgrade(config, directory)
+    cursor.execute("SELECT email_verified_at IS NOT NULL FROM users WHERE username = 'old'")
+    assert cursor.fetchone() == (1,)
+    cnx.close()

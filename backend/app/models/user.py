@@ -57,8 +57,8 @@ Email = Annotated[str, Field(min_length=6, max_length=EMAIL_MAX,
 
 # Every column but the password hash. tokens_valid_after is the account's token cut-off
 # (app/services/tokens.py): loaded with the member, never in the API's form of it.
-PUBLIC_COLUMNS = ("id, email, username, role, is_active, tokens_valid_after, last_login_at, "
-                  "created_at, updated_at")
+PUBLIC_COLUMNS = ("id, email, username, role, is_active, tokens_valid_after, "
+                  "email_verified_at, last_login_at, created_at, updated_at")
 
 
 @dataclass
@@ -75,6 +75,7 @@ class User:
     role: str
     is_active: bool
     tokens_valid_after: datetime | None = None
+    email_verified_at: datetime | None = None
     last_login_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -100,6 +101,7 @@ class User:
             "username": self.username,
             "role": self.role,
             "is_active": self.is_active,
+            "email_verified_at": _iso(self.email_verified_at),
             "last_login_at": _iso(self.last_login_at),
             "created_at": _iso(self.created_at),
             "updated_at": _iso(self.updated_at),
@@ -115,6 +117,33 @@ class RegisterInput(Input):
     email: Email  # stored in lower case
     username: str = Field(pattern=USERNAME_PATTERN)
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+
+
+# The tokens of the mails' links: secrets.token_urlsafe(32), 43 characters of base64url.
+# A little slack either side; anything else is no token of ours (422).
+ACCOUNT_TOKEN_PATTERN = r"^[A-Za-z0-9_-]{32,64}$"  # noqa: S105 (a pattern, no secret)
+AccountToken = Annotated[str, Field(pattern=ACCOUNT_TOKEN_PATTERN)]
+NewPassword = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
+
+
+class VerifyInput(Input):
+    token: AccountToken
+
+
+class ResetInput(Input):
+    token: AccountToken
+    password: NewPassword
+
+
+class EmailInput(Input):
+    """The address a mail is asked for (resend, reset request): any text, answered alike."""
+
+    email: str = Field(min_length=1, max_length=EMAIL_MAX)
+
+
+class PasswordChangeInput(Input):
+    current_password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+    password: NewPassword
 
 
 class LoginInput(Input):

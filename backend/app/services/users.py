@@ -42,8 +42,13 @@ LIMIT %(limit)s OFFSET %(offset)s"""
 COUNT_USERS = "SELECT COUNT(*) AS total FROM users"
 
 
-def create_user(email: str, username: str, password: str, role: str = "user") -> dict[str, Any]:
-    """Insert a member and return it; 409 naming the field when the email or name is taken."""
+def create_user(email: str, username: str, password: str, role: str = "user",
+                verified: bool = True) -> dict[str, Any]:
+    """Insert a member and return it; 409 naming the field when the email or name is taken.
+
+    A sign-up through the API is unverified (`verified=False`) until its mail's link is
+    followed; the first admin and the tests' members are created verified.
+    """
     taken = fetch_all(
         "SELECT email, username FROM users WHERE email = %s OR username = %s",
         (email, username))
@@ -52,8 +57,10 @@ def create_user(email: str, username: str, password: str, role: str = "user") ->
         raise ConflictError("Already registered", errors)
     try:
         user_id = execute(
-            "INSERT INTO users (email, username, password_hash, role) VALUES (%s, %s, %s, %s)",
-            (email, username, hash_password(password), role))
+            "INSERT INTO users (email, username, password_hash, role, email_verified_at) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            (email, username, hash_password(password), role,
+             utc_now().replace(microsecond=0) if verified else None))
     except IntegrityError as exc:
         # Another request took the name between our check and the insert.
         raise ConflictError("Already registered",
@@ -85,6 +92,11 @@ def get_user(user_id: int) -> dict[str, Any] | None:
 def find_user_by_email(email: str) -> dict[str, Any] | None:
     row = fetch_one(USER_BY_EMAIL, (email,))
     return User.from_row(row).to_dict() if row else None
+
+
+def username_taken(username: str) -> bool:
+    """Whether a member has USERNAME (the collation ignores case)."""
+    return fetch_one("SELECT id FROM users WHERE username = %s", (username,)) is not None
 
 
 def get_login_record(email: str) -> dict[str, Any] | None:

@@ -14,7 +14,11 @@ from typing import Any
 from celery import Celery, Task
 from flask import Flask
 
-TASK_MODULES = ["app.tasks.health", "app.tasks.email", "app.tasks.maintenance"]
+# Connects the task outcome counters (a Celery signal).
+from app.utils import metrics  # noqa: F401
+
+TASK_MODULES = ["app.tasks.health", "app.tasks.email", "app.tasks.account_mail",
+                "app.tasks.maintenance"]
 
 # Periodic tasks run by beat.
 BEAT_SCHEDULE = {

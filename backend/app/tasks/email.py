@@ -70,7 +70,7 @@ def send_test_email(self: Task, to: str) -> str:
     return deliver(self, key, "test", None, compose, retry_limit=0)
 
 
-def message(key: str, to: str, subject: str, text: str) -> EmailMessage:
+def message(key: str, to: str, subject: str, text: str, cte: str | None = None) -> EmailMessage:
     """A plain-text mail from MAIL_FROM whose Message-ID follows from KEY, so that a copy
     the relay got twice (a worker killed between its answer and the record) reads as one."""
     sender = current_app.config["MAIL_FROM"]
@@ -80,7 +80,7 @@ def message(key: str, to: str, subject: str, text: str) -> EmailMessage:
     msg["To"] = to
     msg["Subject"] = subject
     msg["Message-ID"] = f"<{uuid.uuid5(uuid.NAMESPACE_URL, key)}@{domain}>"
-    msg.set_content(text)
+    msg.set_content(text, cte=cte)
     return msg
 
 

@@ -26,6 +26,8 @@ ERRORS = {
     404: ("NotFound", "No such resource (or not visible to the caller)"),
     409: ("Conflict", "Valid, but refused by what is stored (e.g. a taken slug, an unknown "
                       "location)"),
+    410: ("Gone", "The link's token was used already, retired by a later reset, or has "
+                  "expired: ask for a new one"),
     414: ("URITooLong", "The request line (path and query) is longer than the site takes; "
                         "answered by nginx, before the API"),
     422: ("ValidationFailed", "The body failed validation; `errors` names each field"),

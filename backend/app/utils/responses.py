@@ -17,6 +17,7 @@ MESSAGES = {
     404: "Resource not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     413: "Request body too large",
     415: "Unsupported media type",
     422: "Validation failed",
@@ -43,6 +44,10 @@ def success(data: Any = None, status: int = 200, meta: dict[str, Any] | None = N
 
 def created(data: Any = None) -> Response:
     return success(data, status=201)
+
+
+def accepted(data: Any = None) -> Response:
+    return success(data, status=202)
 
 
 def no_content() -> Response:

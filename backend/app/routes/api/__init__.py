@@ -8,10 +8,11 @@ api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 def _nest_blueprints() -> None:
     # Nested once, at import: one blueprint tree serves every app the factory makes.
     from app.routes import admin
-    from app.routes.api import auth, events, health, locations, openapi
+    from app.routes.api import account, auth, events, health, locations, openapi
 
     api_bp.register_blueprint(health.bp)
     api_bp.register_blueprint(auth.bp)
+    api_bp.register_blueprint(account.bp)
     api_bp.register_blueprint(locations.bp)
     api_bp.register_blueprint(events.bp)
     api_bp.register_blueprint(openapi.bp)

@@ -1,40 +1,25 @@
-"""Accounts: register, log in, log out, who am I."""
+"""Sessions: log in, log out, who am I (sign-up and recovery: app.routes.api.account)."""
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from flask_login import current_user
 
-from app.models.user import ROLES, LoginInput, RegisterInput
+from app.models.user import ROLES, LoginInput
 from app.services import tokens, users
 from app.services.passwords import hash_password, needs_rehash, verify_password
 from app.utils.auth import current_token_claims, login_required
 from app.utils.login_limit import limit_failed_logins
 from app.utils.openapi import NO_CONTENT, TIMESTAMP, body_schema, data_response, operation, ref
-from app.utils.rate_limit import per_client, per_client_and_account
+from app.utils.rate_limit import per_client
 from app.utils.request_body import json_body
-from app.utils.responses import created, error, no_content, success, unauthorized
+from app.utils.responses import error, no_content, success, unauthorized
 from app.utils.validation import validate
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 BAD_CREDENTIALS = "Invalid email or password"
-
-
-@bp.post("/register")
-@per_client_and_account("RATELIMIT_REGISTER", "RATELIMIT_REGISTER_ACCOUNT")
-def register():
-    data = validate(RegisterInput, json_body())
-    user = users.create_user(data.email, data.username, data.password)
-    _queue_welcome_email(user["id"])
-    return created(user)
-
-
-def _queue_welcome_email(user_id: int) -> None:
-    from app.tasks.email import send_welcome_email
-
-    try:
-        send_welcome_email.apply_async((user_id,), retry=False)
-    except Exception:  # the broker is down: the account exists, the email is a courtesy
-        current_app.logger.exception("could not queue the welcome email for user %s", user_id)
+# Said only to whoever knows the password: it reveals nothing the owner does not know.
+NOT_VERIFIED = ("E-mail address not verified: follow the link in the mail the club sent, "
+                "or ask for a new one (POST /api/v1/auth/verify/resend)")
 
 
 @bp.post("/login")
@@ -48,6 +33,8 @@ def login():
         return unauthorized(BAD_CREDENTIALS)
     if not record["is_active"]:
         return error("Account is deactivated", 403)
+    if record["email_verified_at"] is None:
+        return error(NOT_VERIFIED, 403)
     new_hash = hash_password(data.password) if needs_rehash(record["password_hash"]) else None
     users.record_login(record["id"], new_hash)
     token, lifetime = tokens.issue_token(record["id"])
@@ -72,13 +59,16 @@ OPENAPI_SCHEMAS = {
     "User": {
         "type": "object",
         "description": "A member (never with the password hash).",
-        "required": ["id", "email", "username", "role", "is_active"],
+        "required": ["id", "email", "username", "role", "is_active", "email_verified_at"],
         "properties": {
             "id": {"type": "integer"},
             "email": {"type": "string", "format": "email"},
             "username": {"type": "string"},
             "role": {"type": "string", "enum": list(ROLES)},
             "is_active": {"type": "boolean"},
+            "email_verified_at": {**TIMESTAMP, "type": ["string", "null"],
+                                  "description": "When the address was verified (null: "
+                                                 "not yet; the member cannot log in)"},
             "last_login_at": {**TIMESTAMP, "type": ["string", "null"]},
             "created_at": TIMESTAMP,
             "updated_at": TIMESTAMP,
@@ -98,24 +88,17 @@ OPENAPI_SCHEMAS = {
 
 _user = {"200": data_response("The member", ref("User"))}
 OPENAPI_PATHS = {
-    "/api/v1/auth/register": {
-        "post": operation(
-            "Become a member", "Auth",
-            {"201": data_response("The new member", ref("User"))},
-            description="Email and username must be free (409). A welcome email follows. "
-                        "Rate limited per client address (an IPv6 client per /64) and per "
-                        "e-mail.",
-            errors=(409, 429), body=body_schema(RegisterInput)),
-    },
     "/api/v1/auth/login": {
         "post": operation(
             "Log in for a bearer token", "Auth",
             {"200": data_response("A token for the Authorization header", ref("Token"))},
             description="An unknown email and a wrong password get the same 401; a "
-                        "deactivated account gets 403. Rate limited per client address (an "
-                        "IPv6 client per /64), and per account: after too many failed "
-                        "logins from anywhere the e-mail gets 429 until the window ends "
-                        "(registered or not); a successful login clears the count.",
+                        "deactivated account, or one whose address is not verified yet, "
+                        "gets 403 (said only after the right password). Rate limited per "
+                        "client address (an IPv6 client per /64), and per account: after too "
+                        "many failed logins from anywhere the e-mail gets 429 until the "
+                        "window ends (registered or not); a successful login clears the "
+                        "count.",
             errors=(401, 403, 429), body=body_schema(LoginInput)),
     },
     "/api/v1/auth/logout": {
