@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.utils import metrics
 from tests.test_gunicorn import free_port
+from tests.waits import wait_for
 
 BACKEND = Path(__file__).resolve().parent.parent
 # gunicorn's own control socket server runs a thread in the master (it stops it around
@@ -64,9 +65,16 @@ def test_task_outcomes_are_counted(app, celery_worker):
     labels = {"task": "tdc.ping", "state": "SUCCESS"}
     before = REGISTRY.get_sample_value("tdc_celery_tasks_total", labels) or 0
     assert ping.delay().get(timeout=10) == "pong"
-    assert REGISTRY.get_sample_value("tdc_celery_tasks_total", labels) == before + 1
-    last = REGISTRY.get_sample_value("tdc_celery_task_last_success_timestamp_seconds",
-                                     {"task": "tdc.ping"})
+    # Celery stores the result before task_postrun fires: the count follows a moment later.
+    assert wait_for(lambda: REGISTRY.get_sample_value("tdc_celery_tasks_total", labels)
+                    == before + 1, 5)
+
+    def last_success():
+        return REGISTRY.get_sample_value("tdc_celery_task_last_success_timestamp_seconds",
+                                         {"task": "tdc.ping"})
+
+    assert wait_for(lambda: last_success() is not None, 5)
+    last = last_success()
     assert time.time() - 60 < last <= time.time()
 
 
