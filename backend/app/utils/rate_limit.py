@@ -87,13 +87,6 @@ def setting(name: str) -> Callable[[], str]:
     return value
 
 
-# Each per-client limit's value by name, for `@limiter.limit(resend_limit)`.
-login_limit = setting("RATELIMIT_LOGIN")
-register_limit = setting("RATELIMIT_REGISTER")
-resend_limit = setting("RATELIMIT_RESEND")
-reset_limit = setting("RATELIMIT_RESET")
-
-
 def per_client(name: str) -> Callable:
     """Limit a route per client address (IPv4, or IPv6 /64) by setting NAME."""
     return limiter.limit(setting(name))
