@@ -1,14 +1,15 @@
-"""`flask --app wsgi users ...`: the first admin of a fresh deployment, and cutting off
-the access tokens of one member or of everyone (after a restore, a leaked key)."""
+"""`flask --app wsgi users ...`: the first admin of a fresh deployment, cutting off the
+access tokens of one member or of everyone (after a restore, a leaked key), and purging
+spent link tokens."""
 
 import os
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.models.user import RegisterInput
-from app.services import tokens, users
+from app.services import account_tokens, tokens, users
 from app.utils.validation import ValidationFailed, validate
 
 users_cli = AppGroup("users", help="Members of the site.")
@@ -57,6 +58,15 @@ def cut_off_tokens(email: str | None, everyone: bool) -> None:
         raise click.ClickException(f"no account for {email}")
     tokens.cut_off_tokens(user["id"])
     click.echo(f"tokens issued until now are refused for {user['email']}")
+
+
+@users_cli.command("purge-tokens")
+def purge_tokens() -> None:
+    """Delete the link tokens spent or expired more than ACCOUNT_TOKEN_RETENTION_DAYS ago,
+    as beat's daily task does."""
+    purged = account_tokens.purge_old()
+    days = current_app.config["ACCOUNT_TOKEN_RETENTION_DAYS"]
+    click.echo(f"purged {purged} link tokens spent or expired more than {days} days ago")
 
 
 def register_users_cli(app: Flask) -> None:
