@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.models.user import RegisterInput
-from app.services import account_tokens, tokens, users
+from app.services import account_tokens, accounts, tokens, users
 from app.utils.validation import ValidationFailed, validate
 
 users_cli = AppGroup("users", help="Members of the site.")
@@ -19,8 +19,9 @@ users_cli = AppGroup("users", help="Members of the site.")
 def create_admin() -> None:
     """Create an admin from TDC_ADMIN_EMAIL/_USERNAME/_PASSWORD, or prompt for them.
 
-    The password is never an argument (it would show in `ps` and shell history).
-    Does nothing when an account with that email exists already.
+    The password is never an argument (it would show in `ps` and shell history), and
+    the rule of sign-up and reset applies to it: an admin's is the password most worth
+    guessing. Does nothing when an account with that email exists already.
     """
     email = os.environ.get("TDC_ADMIN_EMAIL") or click.prompt("Email")
     username = os.environ.get("TDC_ADMIN_USERNAME") or click.prompt("Username")
@@ -35,6 +36,7 @@ def create_admin() -> None:
     try:
         data = validate(RegisterInput, {"email": email, "username": username,
                                         "password": password})
+        accounts.check_password(data.password, data.email, data.username)
         user = users.create_user(data.email, data.username, data.password, role="admin")
     except ValidationFailed as exc:  # a refused field, or an email or name taken (409)
         problems = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.errors.items())
