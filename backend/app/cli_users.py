@@ -1,14 +1,15 @@
-"""`flask --app wsgi users ...`: the first admin of a fresh deployment, and cutting off
-the access tokens of one member or of everyone (after a restore, a leaked key)."""
+"""`flask --app wsgi users ...`: the first admin of a fresh deployment, cutting off the
+access tokens of one member or of everyone (after a restore, a leaked key), and purging
+spent link tokens."""
 
 import os
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.models.user import RegisterInput
-from app.services import tokens, users
+from app.services import account_tokens, accounts, tokens, users
 from app.utils.validation import ValidationFailed, validate
 
 users_cli = AppGroup("users", help="Members of the site.")
@@ -18,8 +19,9 @@ users_cli = AppGroup("users", help="Members of the site.")
 def create_admin() -> None:
     """Create an admin from TDC_ADMIN_EMAIL/_USERNAME/_PASSWORD, or prompt for them.
 
-    The password is never an argument (it would show in `ps` and shell history).
-    Does nothing when an account with that email exists already.
+    The password is never an argument (it would show in `ps` and shell history), and
+    the rule of sign-up and reset applies to it: an admin's is the password most worth
+    guessing. Does nothing when an account with that email exists already.
     """
     email = os.environ.get("TDC_ADMIN_EMAIL") or click.prompt("Email")
     username = os.environ.get("TDC_ADMIN_USERNAME") or click.prompt("Username")
@@ -34,6 +36,7 @@ def create_admin() -> None:
     try:
         data = validate(RegisterInput, {"email": email, "username": username,
                                         "password": password})
+        accounts.check_password(data.password, data.email, data.username)
         user = users.create_user(data.email, data.username, data.password, role="admin")
     except ValidationFailed as exc:  # a refused field, or an email or name taken (409)
         problems = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in exc.errors.items())
@@ -57,6 +60,15 @@ def cut_off_tokens(email: str | None, everyone: bool) -> None:
         raise click.ClickException(f"no account for {email}")
     tokens.cut_off_tokens(user["id"])
     click.echo(f"tokens issued until now are refused for {user['email']}")
+
+
+@users_cli.command("purge-tokens")
+def purge_tokens() -> None:
+    """Delete the link tokens spent or expired more than ACCOUNT_TOKEN_RETENTION_DAYS ago,
+    as beat's daily task does."""
+    purged = account_tokens.purge_old()
+    days = current_app.config["ACCOUNT_TOKEN_RETENTION_DAYS"]
+    click.echo(f"purged {purged} link tokens spent or expired more than {days} days ago")
 
 
 def register_users_cli(app: Flask) -> None:

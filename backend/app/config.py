@@ -124,6 +124,9 @@ class BaseConfig:
         # How long the link of a verification and of a password-reset mail works.
         self.VERIFY_TOKEN_HOURS = _env_int("VERIFY_TOKEN_HOURS", 24)
         self.RESET_TOKEN_MINUTES = _env_int("RESET_TOKEN_MINUTES", 60)
+        # Days a spent or expired link token is kept (a late click hears "used or
+        # expired", not "unknown") before the daily purge deletes it.
+        self.ACCOUNT_TOKEN_RETENTION_DAYS = _env_int("ACCOUNT_TOKEN_RETENTION_DAYS", 7)
 
         self.CORS_ORIGINS = _env_list("CORS_ORIGINS", DEFAULT_CORS_ORIGINS)
         self.MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
@@ -160,6 +163,9 @@ class BaseConfig:
                               f"got {self.SITE_URL!r}")
         if self.VERIFY_TOKEN_HOURS < 1 or self.RESET_TOKEN_MINUTES < 1:
             raise ConfigError("VERIFY_TOKEN_HOURS and RESET_TOKEN_MINUTES must be at least 1")
+        if self.ACCOUNT_TOKEN_RETENTION_DAYS < 1:
+            raise ConfigError("ACCOUNT_TOKEN_RETENTION_DAYS must be at least 1, got "
+                              f"{self.ACCOUNT_TOKEN_RETENTION_DAYS}")
         self.validate_rate_limits()
         self.validate_mail()
 

@@ -344,6 +344,28 @@ def test_a_refused_reset_password_leaves_the_token_usable(client, make_user, new
     assert post(client, "reset", {"token": token, "password": NEW_PASSWORD}).status_code == 200
 
 
+def test_a_deactivation_retires_the_links_mailed_before_it(client, app, make_user, new_token,
+                                                          unverified):
+    """As with access tokens: neither the deactivated account nor, once reactivated, the
+    links it had work; a mail of them still queued is moot (is_usable)."""
+    from app.models.user import UserUpdateInput
+
+    member = make_user()
+    reset_link = new_token(member["id"], "reset")
+    verify_link = new_token(unverified["id"], "verify")
+    with app.app_context():
+        for user_id in (member["id"], unverified["id"]):
+            users.update_user(user_id, UserUpdateInput(is_active=False))
+        users.update_user(member["id"], UserUpdateInput(is_active=True))
+        assert open_tokens(app, member["id"], "reset") == 0
+    refused = post(client, "reset", {"token": reset_link, "password": NEW_PASSWORD})
+    assert_error_envelope(refused, 410)
+    assert login(client, member["email"]).status_code == 200
+    assert_error_envelope(post(client, "verify", {"token": verify_link}), 410)
+    with app.app_context():
+        assert users.get_user(unverified["id"])["email_verified_at"] is None
+
+
 def test_a_reset_verifies_the_address_it_came_to(client, unverified, new_token):
     token = new_token(unverified["id"], "reset")
     assert post(client, "reset", {"token": token, "password": NEW_PASSWORD}).status_code == 200

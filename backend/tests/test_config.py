@@ -173,12 +173,12 @@ def test_a_relay_user_without_its_password_is_refused(monkeypatch):
 
 def test_the_account_settings_have_their_documented_defaults(production_env):
     for name in ("SITE_URL", "VERIFY_TOKEN_HOURS", "RESET_TOKEN_MINUTES",
-                 "RATELIMIT_RESEND", "RATELIMIT_RESET"):
+                 "ACCOUNT_TOKEN_RETENTION_DAYS", "RATELIMIT_RESEND", "RATELIMIT_RESET"):
         production_env.delenv(name, raising=False)
     config = ProductionConfig()
     config.validate()
-    assert (config.SITE_URL, config.VERIFY_TOKEN_HOURS, config.RESET_TOKEN_MINUTES) == (
-        "https://thedreamerscave.club", 24, 60)
+    assert (config.SITE_URL, config.VERIFY_TOKEN_HOURS, config.RESET_TOKEN_MINUTES,
+            config.ACCOUNT_TOKEN_RETENTION_DAYS) == ("https://thedreamerscave.club", 24, 60, 7)
     assert config.RATELIMIT_RESEND == config.RATELIMIT_RESET == "5 per minute;20 per hour"
 
 
@@ -186,6 +186,8 @@ def test_the_account_settings_have_their_documented_defaults(production_env):
     ("SITE_URL", "thedreamerscave.club", "SITE_URL"),
     ("VERIFY_TOKEN_HOURS", "0", "VERIFY_TOKEN_HOURS"),
     ("RESET_TOKEN_MINUTES", "-5", "RESET_TOKEN_MINUTES"),
+    ("ACCOUNT_TOKEN_RETENTION_DAYS", "0", "ACCOUNT_TOKEN_RETENTION_DAYS"),
+    ("ACCOUNT_TOKEN_RETENTION_DAYS", "a week", "ACCOUNT_TOKEN_RETENTION_DAYS"),
 ])
 def test_unusable_account_settings_are_named(production_env, name, value, message):
     production_env.setenv(name, value)

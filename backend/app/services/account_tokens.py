@@ -3,7 +3,9 @@
 A token is `secrets.token_urlsafe(32)` (256 random bits); only its SHA-256 is stored, so
 the table alone opens no account. Each has a purpose (`verify` 24 h, `reset` 1 h by
 default), expires, and is spent once: the first request that uses it marks `used_at`
-under a row lock, and any later one finds it gone.
+under a row lock, and any later one finds it gone. Rows spent or expired longer ago than
+ACCOUNT_TOKEN_RETENTION_DAYS are purged (daily by beat, or `flask users purge-tokens`);
+until then a late click on the link hears "used or expired" (410), not "unknown" (404).
 """
 
 import hashlib
@@ -18,6 +20,9 @@ from app.utils.db import execute, fetch_one, get_cursor
 
 PURPOSES = ("verify", "reset")
 LINK_PATHS = {"verify": "/account/verify", "reset": "/account/reset"}
+# Rows one purge statement deletes at most: short transactions, so a purge of a table
+# left to grow never holds its locks for long against sign-ups and resets.
+PURGE_BATCH = 1000
 
 
 class TokenUnknown(Exception):
@@ -96,3 +101,24 @@ def use(token: str, purpose: str) -> int:
     """Spend TOKEN in a transaction of its own; return its user's id."""
     with get_cursor() as cursor:
         return spend(cursor, token, purpose)
+
+
+def purge(retention: timedelta) -> int:
+    """Delete the tokens spent, retired or expired more than RETENTION ago; return how
+    many. Live tokens stay whatever their age. Each condition is a range on its own
+    index (used_at, expires_at), deleted in batches."""
+    cutoff = utc_now() - retention
+    purged = 0
+    for column in ("used_at", "expires_at"):
+        while True:
+            deleted = execute(f"DELETE FROM account_tokens WHERE {column} < %s "  # noqa: S608
+                              f"LIMIT {PURGE_BATCH}", (cutoff,))
+            purged += deleted
+            if deleted < PURGE_BATCH:
+                break
+    return purged
+
+
+def purge_old() -> int:
+    """purge() with the retention of the settings."""
+    return purge(timedelta(days=current_app.config["ACCOUNT_TOKEN_RETENTION_DAYS"]))

@@ -132,9 +132,13 @@ def update_user(user_id: int, data: UserUpdateInput) -> dict[str, Any]:
             "UPDATE users SET role = COALESCE(%s, role), is_active = COALESCE(%s, is_active) "
             "WHERE id = %s", (data.role, data.is_active, user_id))
         if data.is_active is False:
-            # Re-activating the account later must not bring back the tokens it had.
+            # Re-activating the account later must not bring back the tokens it had: its
+            # access tokens are cut off, its open verify and reset links retired (spent).
+            now = utc_now()
             cursor.execute("UPDATE users SET tokens_valid_after = %s WHERE id = %s",
-                           (utc_now(), user_id))
+                           (now, user_id))
+            cursor.execute("UPDATE account_tokens SET used_at = %s "
+                           "WHERE user_id = %s AND used_at IS NULL", (now, user_id))
     return get_user(user_id)
 
 

@@ -23,6 +23,7 @@ TASK_MODULES = ["app.tasks.health", "app.tasks.email", "app.tasks.account_mail",
 # Periodic tasks run by beat.
 BEAT_SCHEDULE = {
     "purge-expired": {"task": "tdc.purge_expired", "schedule": 15 * 60},
+    "purge-account-tokens": {"task": "tdc.purge_account_tokens", "schedule": 24 * 60 * 60},
 }
 
 

@@ -72,7 +72,9 @@ OPENAPI_PATHS = {
         "patch": operation(
             "Change a member's role or deactivate them", "Admin: members", _one,
             role="admin",
-            description="Refused (409) when it would leave no active admin.",
+            description="Refused (409) when it would leave no active admin. A "
+                        "deactivation cuts off the member's access tokens and retires its "
+                        "open verify and reset links: a reactivation brings neither back.",
             errors=(404, 409), parameters=_user_id,
             body=body_schema(UserUpdateInput, partial=True)),
     },
