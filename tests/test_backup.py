@@ -54,7 +54,9 @@ def run_unit(vps, unit: str) -> str:
     """Start UNIT as its timer does (a oneshot: start waits) and return the result of
     this run: "success", or the one systemd logged for its failure. Not the unit's Result
     property: its timer may start it again right after, which resets that."""
-    cursor = vps.run(f"journalctl -u {unit} -n 0 --show-cursor --no-pager").split("cursor: ")[-1].strip()
+    # The whole journal's cursor: one unit's has none before its first run (journalctl
+    # then says "-- No entries --" and exits 1).
+    cursor = vps.run("journalctl -n 0 --show-cursor --no-pager").split("cursor: ")[-1].strip()
     if vps.run(f"systemctl start {unit} >/dev/null 2>&1; echo $?", timeout=300).strip() == "0":
         return "success"
     logged = vps.run(f"journalctl -u {unit} --after-cursor={shlex.quote(cursor)} -o cat --no-pager")
