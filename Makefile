@@ -155,13 +155,26 @@ rollback: ops-venv ## Go back one release on INVENTORY (rollback.yml)
 	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/rollback.yml $(ARGS)
 
 .PHONY: backup
-backup: ops-venv ## Dump the database of INVENTORY now and fetch it into backups/
+backup: ops-venv ## Take a full backup of INVENTORY's database now, into its off-host repository
 	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/backup.yml $(ARGS)
 
+.PHONY: backups
+backups: ops-venv ## List INVENTORY's backups (full backups, binary log shipments) with their times
+	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/backups.yml $(ARGS)
+
+# From the controller, with the repository's credentials that may delete.
+.PHONY: backups-prune
+backups-prune: ops-venv ## Forget and prune INVENTORY's backups beyond the retention (7 daily, 4 weekly, 6 monthly)
+	@scripts/apt-ensure restic
+	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/backups-prune.yml $(ARGS)
+
+AT ?=
+SNAPSHOT ?=
+# AT is UTC. SNAPSHOT=id restores one full backup as it is (the safety backup a restore names).
 .PHONY: restore
-restore: ops-venv ## Put a dump back on INVENTORY: make restore FILE=backups/<host>/<dump>.sql.gz
-	@test -f "$(FILE)" || { echo "make restore FILE=<a dump fetched by make backup>" >&2; exit 2; }
-	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/restore.yml -e backup_restore_file=$(abspath $(FILE)) $(ARGS)
+restore: ops-venv ## Restore INVENTORY's database: the latest, AT="YYYY-MM-DD HH:MM:SS" (UTC) or SNAPSHOT=id
+	$(OPS)/ansible-playbook -i $(INVENTORY) ansible/restore.yml \
+	  -e '{"backup_restore_at": "$(AT)", "backup_restore_snapshot": "$(SNAPSHOT)"}' $(ARGS)
 
 .PHONY: mail-test
 mail-test: ops-venv ## Send one test mail through INVENTORY's worker and relay: make mail-test TO=address
@@ -198,7 +211,7 @@ lint-ops: ops-venv
 	$(OPS)/yamllint -c ansible/.yamllint ansible/
 	$(OPS)/ansible-lint --offline -c ansible/.ansible-lint ansible/
 	for inventory in $(sort $(LOCAL_INVENTORY) $(UBUNTU_INVENTORY)) ansible/inventories/production; do \
-	  for playbook in site deploy rollback backup restore mail-test lint-nginx lint-monitoring; do \
+	  for playbook in site deploy rollback backup backups backups-prune restore mail-test lint-nginx lint-monitoring; do \
 	    $(OPS)/ansible-playbook -i $$inventory ansible/$$playbook.yml --syntax-check; \
 	  done; \
 	done

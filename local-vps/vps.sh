@@ -5,7 +5,7 @@
 # proxy, an ACME CA, a DNS responder for that CA, the mail provider's relay). The
 # Ansible playbooks provision it exactly as they provision the production VPS.
 #
-# usage: local-vps/vps.sh start|stop|ssh [CMD...]|info|status|relay-start|relay-stop
+# usage: local-vps/vps.sh start|stop|ssh [CMD...]|info|status|relay-start|relay-stop|storage-start|storage-stop
 # Everything needs root. State lives in .local-vps/ at the repo root (.local-vps-ubuntu/
 # for Ubuntu, so that both can run at once); the rootfs tarballs are cached, one per
 # distribution, in ${XDG_CACHE_HOME:-~/.cache}/tdc-local-vps/.
@@ -64,12 +64,20 @@ relay_name=relay.local-vps.test
 relay_port=587
 relay_tls_port=465
 relay_user=tdc-relay
+# The stand-in off-host backup storage: two `rclone serve restic` over one directory
+# (storage/repo), TLS by a CA of its own (storage/ca.pem, the local inventory's
+# backup_storage_ca_certificate). The db host's user may only add (--append-only); the
+# prune user, whom only the controller knows, may delete. Passwords in secrets/.
+storage_port=8043
+storage_prune_port=8044
+storage_user=tdc-backup
+storage_prune_user=tdc-prune
 
 # Bump rootfs_rev when build_rootfs_tarball changes what goes into the tarball.
 rootfs_rev=2
 rootfs_packages=systemd,systemd-sysv,dbus,openssh-server,python3,python3-apt,sudo,iproute2,ca-certificates,curl,gnupg,procps,less,netbase
 host_packages=(debootstrap systemd-container apt-cacher-ng pebble zstd iproute2 openssh-client curl openssl gpg xz-utils
-  python3-aiosmtpd)
+  python3-aiosmtpd rclone restic)
 # Ubuntu's archive signing key (Ubuntu Archive Automatic Signing Key (2018)), which signs
 # noble and its -updates and -security. Debian ships no Ubuntu keyring: the key is taken
 # from Ubuntu's ubuntu-keyring package and kept only if its fingerprint is this one.
@@ -488,6 +496,45 @@ ensure_relay() {
   wait_for 10 relay_listens || die "the relay did not listen; see $logs/relay.log"
 }
 
+# --- the off-host backup storage: restic's REST protocol, append-only for the VPS ---
+
+storage_listens() {
+  (exec 3<>"/dev/tcp/$host_ip/$storage_port") 2>/dev/null && (exec 3<>"/dev/tcp/$host_ip/$storage_prune_port") 2>/dev/null
+}
+
+# A password in secrets/NAME, made once (the local inventory reads the same file).
+ensure_secret() {
+  local file=$state/secrets/$1
+  mkdir -p "$state/secrets"
+  [ -s "$file" ] || (umask 077 && openssl rand -hex 16 >"$file")
+}
+
+ensure_storage() {
+  local dir=$state/storage
+  running_pid storage >/dev/null && running_pid storage-prune >/dev/null && return 0
+  terminate storage
+  terminate storage-prune
+  /usr/bin/python3 "$here/relay.py" cert "$dir" storage.local-vps.test "$host_ip" || die "no certificate for the storage"
+  mkdir -p "$dir/repo"
+  ensure_secret backup_storage_password
+  ensure_secret backup_prune_storage_password
+  (umask 077
+    echo "$storage_user:$(openssl passwd -apr1 "$(<"$state/secrets/backup_storage_password")")" >"$dir/htpasswd"
+    echo "$storage_prune_user:$(openssl passwd -apr1 "$(<"$state/secrets/backup_prune_storage_password")")" >"$dir/htpasswd-prune")
+  : >"$dir/rclone.conf"
+  local common=(--config "$dir/rclone.conf" --cert "$dir/cert.pem" --key "$dir/key.pem")
+  spawn storage rclone serve restic "${common[@]}" --addr "$host_ip:$storage_port" \
+    --htpasswd "$dir/htpasswd" --append-only "$dir/repo"
+  spawn storage-prune rclone serve restic "${common[@]}" --addr "$host_ip:$storage_prune_port" \
+    --htpasswd "$dir/htpasswd-prune" "$dir/repo"
+  wait_for 10 storage_listens || die "the backup storage did not listen; see $logs/storage.log"
+}
+
+stop_storage() {
+  terminate storage
+  terminate storage-prune
+}
+
 # --- the VPS itself ---
 
 vps_ssh() {
@@ -544,6 +591,7 @@ cmd_start() {
   ensure_dns
   ensure_pebble
   ensure_relay
+  ensure_storage
   ensure_vps
   log "started in $((SECONDS - t0)) s"
   cmd_info
@@ -554,6 +602,7 @@ cmd_stop() {
   if [ -d "$state" ]; then
     stop_vps
     terminate relay
+    stop_storage
     terminate pebble
     terminate challtestsrv
     terminate apt-cacher-ng
@@ -589,7 +638,7 @@ cmd_info() {
 cmd_status() {
   local row what pid rc=0 sys
   for row in "vps boot-loop" "vps nspawn" "proxy apt-cacher-ng" "acme pebble" "dns challtestsrv" \
-    "mail relay"; do
+    "mail relay" "backup storage" "backup storage-prune"; do
     what=${row#* }
     if pid=$(running_pid "$what"); then
       printf '%-6s %-14s running  pid %s\n' "${row%% *}" "$what" "$pid"
@@ -627,8 +676,11 @@ main() {
     # The relay alone, for the tests of an outage: stopped, its port refuses connections.
     relay-start) with_lock ensure_relay ;;
     relay-stop) with_lock terminate relay ;;
+    # The backup storage alone, likewise.
+    storage-start) with_lock ensure_storage ;;
+    storage-stop) with_lock stop_storage ;;
     *)
-      echo "usage: $0 start|stop|ssh [CMD...]|info|status|relay-start|relay-stop" >&2
+      echo "usage: $0 start|stop|ssh [CMD...]|info|status|relay-start|relay-stop|storage-start|storage-stop" >&2
       exit 2
       ;;
   esac

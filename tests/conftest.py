@@ -26,5 +26,7 @@ def token(site, vps) -> str:
 
 
 def pytest_collection_modifyitems(items):
-    """Run the disruptive tests (reboot, re-provisioning) after all the others."""
-    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
+    """Run the disruptive tests (reboot, re-provisioning) after all the others, and the
+    restores last of all: they cut off every token, the session's too."""
+    items.sort(key=lambda item: (item.get_closest_marker("disruptive") is not None,
+                                 item.get_closest_marker("restores") is not None))

@@ -389,6 +389,31 @@ def role_defaults(role: str) -> dict:
     return yaml.safe_load(path.read_text()) or {}
 
 
+def is_envelope(answer: requests.Response) -> bool:
+    """True when ANSWER is the API's JSON envelope of a failure."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return False
+    return answer.headers.get("Content-Type", "").startswith("application/json") \
+        and body.get("success") is False and isinstance(body.get("error"), str)
+
+
+# --- the stand-in backup storage (vps.sh's `rclone serve restic`, on the host side) ---
+
+STORAGE_DIR = LOCAL_STATE / "storage"
+
+
+@contextmanager
+def storage_down() -> Iterator[None]:
+    """The backup storage stopped meanwhile (its ports refuse connections)."""
+    vps_sh("storage-stop")
+    try:
+        yield
+    finally:
+        vps_sh("storage-start")
+
+
 # --- load ---------------------------------------------------------------------------
 
 
@@ -404,7 +429,8 @@ class Traffic:
     that gunicorn's journal has one request line per answer."""
 
     vps: Vps
-    token: str
+    # None: requests without credentials (the microcache may answer them).
+    token: str | None
     # Taken in turn: public lists, which query MariaDB and whose X-Cache-Status (set only
     # where the microcache applies) shows the bypass.
     paths: tuple[str, ...] = ("/api/v1/locations",)
@@ -416,6 +442,8 @@ class Traffic:
     statuses: Counter = field(default_factory=Counter)
     cache: Counter = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    # The answers that were not 2xx: (status, whether the body was the API's JSON envelope).
+    refusals: Counter = field(default_factory=Counter)
 
     def __post_init__(self):
         self.tag = f"traffic-{uuid.uuid4().hex[:12]}"
@@ -424,7 +452,8 @@ class Traffic:
 
     def _loop(self):
         client = self.vps.session()
-        client.headers["Authorization"] = f"Bearer {self.token}"
+        if self.token:
+            client.headers["Authorization"] = f"Bearer {self.token}"
         started = time.monotonic()
         deadline = started + self.max_seconds
         sent = 0
@@ -436,6 +465,8 @@ class Traffic:
                 answer = client.get(self.vps.url(path), timeout=30,
                                     headers={"X-Request-ID": f"{self.tag}-{sent}"})
                 self.statuses[answer.status_code] += 1
+                if not 200 <= answer.status_code < 300:
+                    self.refusals[answer.status_code, is_envelope(answer)] += 1
                 self.cache[answer.headers.get("X-Cache-Status", "none")] += 1
             except requests.RequestException as exc:
                 self.errors.append(f"{path}: {exc!r}")

@@ -22,7 +22,7 @@ LOGINS_PER_CLIENT = 10
 FAILED_LOGINS_PER_ACCOUNT = 20
 # nginx's limit on /api/v1/auth/ (nginx/nginx.conf): 5 r/s, bursts of 10.
 NGINX_RATE, NGINX_BURST = 5, 10
-TOO_MANY_FAILURES = "Too many failed logins for this account; retry later"
+TOO_MANY_FAILURES = "Too many wrong passwords for this account; retry later"
 
 
 @pytest.fixture(scope="module")

@@ -44,8 +44,10 @@ def task_result(stdout: str, task: str) -> str:
 
 def test_site_in_check_mode_with_production_settings_fails_no_task(vps, tmp_path):
     settings = {name: vault_value(name) for name in VAULT_NAMES}
-    # The relay's addresses, which production states in its vars.yml (documentation's).
+    # The relay's and the backup storage's addresses, which production states in its
+    # vars.yml (documentation's).
     settings["app_smtp_relay_addresses"] = ["203.0.113.25"]
+    settings["backup_storage_addresses"] = ["203.0.113.80"]
     # Production's way in: the deploy user with sudo, here by the local VPS's key (which
     # its deploy user takes), with the local VPS's SSH options (VPS_SSH less ssh and host).
     key = vps.ssh_prefix[vps.ssh_prefix.index("-i") + 1]

@@ -55,8 +55,8 @@ def broken_commit() -> str:
     """HEAD with a readiness check that always fails: what a release with a bad
     dependency or setting looks like from outside."""
     source = git("show", f"HEAD:{READINESS}")
-    broken = source.replace('fetch_one("SELECT 1 AS ok")',
-                            'raise RuntimeError("this release is broken on purpose")')
+    check = "def _check_database() -> None:\n"
+    broken = source.replace(check, check + '    raise RuntimeError("this release is broken on purpose")\n')
     assert broken != source, "the readiness check changed: update this test's patch"
     return commit_with(READINESS, broken, "A release whose readiness fails")
 

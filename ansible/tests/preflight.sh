@@ -33,6 +33,10 @@ expect_failure() {
 mkdir -p "$tmp/state/ssh" && ssh-keygen -q -t ed25519 -N '' -f "$tmp/state/ssh/id_ed25519"
 # The stand-in relay's CA, which the local inventory reads (its content is not checked).
 mkdir -p "$tmp/state/relay" && : >"$tmp/state/relay/ca.pem"
+# The stand-in backup storage's CA and passwords, likewise.
+mkdir -p "$tmp/state/storage" "$tmp/state/secrets" && : >"$tmp/state/storage/ca.pem"
+echo storagepass1 >"$tmp/state/secrets/backup_storage_password"
+echo storagepass2 >"$tmp/state/secrets/backup_prune_storage_password"
 
 # A local inventory without app_secret_key.
 cp -r "$repo/ansible/inventories/local" "$tmp/inventory"
@@ -63,15 +67,17 @@ expect_failure "migrations password = app password" "mysql_migrate_password must
 # Ansible would lock itself out.
 vault=$tmp/vault.yml
 for name in app_secret_key app_jwt_secret_key app_admin_password mysql_app_password \
-  mysql_migrate_password redis_password app_smtp_password \
+  mysql_migrate_password redis_password app_smtp_password backup_restic_password \
   mysql_exporter_password redis_exporter_password; do
   echo "vault_$name: $(openssl rand -hex 20)"
 done >"$vault"
 printf '%s\n' "vault_app_admin_email: admin@thedreamerscave.club" \
   "vault_tls_acme_email: hostmaster@thedreamerscave.club" \
   "vault_app_smtp_host: smtp.mailprovider.net" "vault_app_smtp_port: 587" \
-  "vault_app_smtp_username: tdc-sender" >>"$vault"
-relay=(-e '{"app_smtp_relay_addresses": ["203.0.113.25"]}')
+  "vault_app_smtp_username: tdc-sender" \
+  "vault_backup_restic_repository: rest:https://tdc-db:$(openssl rand -hex 12)@backup.tdc-ops.net/tdc/" \
+  "vault_backup_prune_repository: rest:https://tdc-prune:$(openssl rand -hex 12)@backup.tdc-ops.net/tdc/" >>"$vault"
+relay=(-e '{"app_smtp_relay_addresses": ["203.0.113.25"], "backup_storage_addresses": ["198.51.100.7"]}')
 expect_failure "production without a deploy key" "set hardening_deploy_authorized_keys" \
   -i "$repo/ansible/inventories/production" -e @"$vault" "${relay[@]}" "$repo/ansible/site.yml"
 
@@ -93,6 +99,14 @@ expect_failure "production without a relay password" "app_smtp_password is missi
 expect_failure "production with the example's relay" "app_smtp_host holds a placeholder value" \
   -i "$repo/ansible/inventories/production" -e @"$vault" "${relay[@]}" \
   -e vault_app_smtp_host=smtp.example.invalid "$repo/ansible/site.yml"
+
+# Production without the backup storage's addresses, or its repository.
+expect_failure "production without the storage's addresses" "backup_storage_addresses must list the backup storage's IP" \
+  -i "$repo/ansible/inventories/production" -e @"$vault" -e '{"app_smtp_relay_addresses": ["203.0.113.25"]}' \
+  "$repo/ansible/site.yml"
+expect_failure "production without a backup repository" "backup_restic_repository is empty" \
+  -i "$repo/ansible/inventories/production" -e @"$vault" "${relay[@]}" -e vault_backup_restic_repository= \
+  "$repo/ansible/site.yml"
 
 # Production without its vault file: the vault variable is named.
 expect_failure "production without vault.yml" "vault_app_secret_key" \

@@ -1,4 +1,5 @@
-"""Limits per account (the e-mail a request names), from any address: logins, sign-ups."""
+"""Limits per account (the e-mail a request names, or the member a token is of), from any
+address: logins, password changes, sign-ups."""
 
 import time
 
@@ -91,6 +92,41 @@ def test_a_deactivated_account_counts_no_failure_for_the_right_password(client, 
     user = make_user(is_active=False)
     for _ in range(FAILURES + 1):
         assert login(client, user["email"], user["password"]).status_code == 403
+
+
+def change_password(client, app, user, current):
+    """A password change with a fresh token of USER's, from a new client address each time."""
+    from app.services.tokens import issue_token
+
+    with app.app_context():
+        token, _ = issue_token(user["id"])
+    body = {"current_password": current, "password": "a brand new passphrase 7"}
+    return client.post("/api/v1/auth/password", json=body,
+                       headers={"Authorization": f"Bearer {token}"},
+                       environ_base={"REMOTE_ADDR": f"2001:db8:{next(_addresses):x}::1"})
+
+
+@pytest.mark.usefixtures("small_account_limits")
+def test_wrong_current_passwords_limit_the_account_with_its_failed_logins(client, app, make_user):
+    user = make_user()
+    other = make_user()
+    statuses = [change_password(client, app, user, "wrong password!").status_code
+                for _ in range(FAILURES - 1)]
+    assert statuses == [403] * (FAILURES - 1)
+    # The same count as the logins': one failed login more and the account is limited.
+    assert fail(client, user["email"], 1) == [401]
+    assert_account_limited(change_password(client, app, user, user["password"]))
+    assert_account_limited(login(client, user["email"], user["password"]))
+    # Another account is not affected.
+    assert login(client, other["email"], other["password"]).status_code == 200
+
+
+@pytest.mark.usefixtures("small_account_limits")
+def test_a_password_change_clears_the_count(client, app, make_user):
+    user = make_user()
+    assert fail(client, user["email"], FAILURES - 1) == [401] * (FAILURES - 1)
+    assert change_password(client, app, user, user["password"]).status_code == 200
+    assert fail(client, user["email"], FAILURES) == [401] * FAILURES
 
 
 def test_a_body_without_an_email_is_refused_not_counted(client):

@@ -266,16 +266,25 @@ def open_tokens(app, user_id, purpose):
                          "purpose = %s AND used_at IS NULL", (user_id, purpose))["n"]
 
 
+def queued_look_ups(app):
+    """The look-ups waiting in the broker's default queue."""
+    return app.extensions["celery"].connection_for_write().default_channel.client.llen("celery")
+
+
 def test_resend_answers_alike_and_mails_only_an_unverified_account(client, app, unverified,
-                                                                   make_user, no_limits):
+                                                                   make_user, no_limits,
+                                                                   celery_worker, relay):
     verified = make_user()
+    since = len(relay.messages)
     answers = [post(client, "verify/resend", {"email": email})
                for email in ("NOVA@example.com", verified["email"], "nobody@example.com",
                              "not even an address")]
     assert {answer.status_code for answer in answers} == {202}
     assert len({str(answer.get_json()) for answer in answers}) == 1
+    mail_after(relay, since, "nova@example.com", "Confirm your e-mail address")
     assert open_tokens(app, unverified["id"], "verify") == 1
     assert open_tokens(app, verified["id"], "verify") == 0
+    assert not mails_to(relay, verified["email"], "Confirm your e-mail address", since)
 
 
 def test_resend_is_rate_limited(client):
@@ -288,14 +297,35 @@ def test_resend_is_rate_limited(client):
 
 
 def test_reset_request_answers_alike_and_mails_only_an_active_account(client, app, make_user,
-                                                                      no_limits):
+                                                                      no_limits, celery_worker,
+                                                                      relay):
     active, inactive = make_user(), make_user(is_active=False)
+    since = len(relay.messages)
     answers = [post(client, "reset-request", {"email": email})
                for email in (active["email"], inactive["email"], "nobody@example.com")]
     assert {answer.status_code for answer in answers} == {202}
     assert len({str(answer.get_json()) for answer in answers}) == 1
+    mail_after(relay, since, active["email"], "Set a new password")
     assert open_tokens(app, active["id"], "reset") == 1
     assert open_tokens(app, inactive["id"], "reset") == 0
+    assert not mails_to(relay, inactive["email"], "Set a new password", since)
+
+
+@pytest.mark.parametrize("path", ["verify/resend", "reset-request"])
+def test_the_request_only_queues_the_address_whatever_it_names(client, app, unverified,
+                                                               no_limits, path):
+    """No look-up while the member waits (no worker runs here): the answer takes the same
+    time for an address with an account as for one without."""
+    celery = app.extensions["celery"]
+    celery.control.purge()
+    try:
+        for email in (unverified["email"], "nobody@example.com"):
+            assert post(client, path, {"email": email}).status_code == 202
+        assert queued_look_ups(app) == 2
+        assert open_tokens(app, unverified["id"], "verify") == 0
+        assert open_tokens(app, unverified["id"], "reset") == 0
+    finally:
+        celery.control.purge()  # no later test's worker mails these
 
 
 def test_reset_request_is_rate_limited(client):

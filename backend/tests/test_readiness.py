@@ -5,6 +5,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from app.services import readiness
+from tests.conftest import DB_NAME, root_connection
 from tests.logs import captured_logs
 
 
@@ -132,3 +133,27 @@ def test_concurrent_requests_share_one_run(app, celery_worker, monkeypatch):
                                  .status_code, range(4)))
     assert statuses == [200] * 4
     assert len(queries) == 1
+
+
+def test_a_schema_behind_the_release_is_not_ready(client, celery_worker, mariadb):
+    """A migration on disk that the database lacks (a restore of an older backup, a
+    deploy that did not migrate) makes the app unready, naming it."""
+    assert wait_until_ready(client).status_code == 200
+    cnx = root_connection(mariadb)
+    cnx.database = DB_NAME
+    cursor = cnx.cursor(dictionary=True)
+    cursor.execute("SELECT version, name, checksum FROM schema_migrations "
+                   "ORDER BY version DESC LIMIT 1")
+    newest = cursor.fetchone()
+    cursor.execute("DELETE FROM schema_migrations WHERE version = %s", (newest["version"],))
+    try:
+        response = client.get("/api/v1/health/ready")
+    finally:
+        cursor.execute("INSERT INTO schema_migrations (version, name, checksum) VALUES "
+                       "(%(version)s, %(name)s, %(checksum)s)", newest)
+        cnx.close()
+    assert response.status_code == 503
+    body = response.get_json()
+    assert set(body["errors"]) == {"database"}
+    assert body["errors"]["database"] == [f"schema is not this release's: pending {newest['name']}"]
+    assert wait_until_ready(client).status_code == 200

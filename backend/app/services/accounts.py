@@ -80,18 +80,34 @@ def verify(token: str) -> dict[str, Any]:
 
 
 def resend_verification(email: str) -> None:
-    """A new verification mail when EMAIL names an active, unverified member; else nothing."""
-    record = get_login_record(email.lower())
-    if record and record["is_active"] and record["email_verified_at"] is None:
-        _mail_verification(record["id"])
+    """Queue the look-up of EMAIL for a new verification mail (mail_verification_if_due).
+    The request does no more for any address, so its time tells none of them apart."""
+    _queue_look_up("mail_verification_link", email)
 
 
 def request_reset(email: str) -> None:
-    """A reset mail when EMAIL names an active member; else nothing (same answer)."""
+    """Queue the look-up of EMAIL for a reset mail (mail_reset_if_member), as above."""
+    _queue_look_up("mail_reset_link", email)
+
+
+def mail_verification_if_due(email: str) -> bool:
+    """In the worker: a new verification mail when EMAIL names an active, unverified
+    member; else nothing. Whether it mailed."""
+    record = get_login_record(email.lower())
+    if record and record["is_active"] and record["email_verified_at"] is None:
+        _mail_verification(record["id"])
+        return True
+    return False
+
+
+def mail_reset_if_member(email: str) -> bool:
+    """In the worker: a reset mail when EMAIL names an active member. Whether it mailed."""
     record = get_login_record(email.lower())
     if record and record["is_active"]:
         token_id, token = account_tokens.create(record["id"], "reset")
         _queue("send_reset_email", record["id"], token_id, token)
+        return True
+    return False
 
 
 def reset_password(token: str, password: str) -> None:
@@ -147,6 +163,12 @@ def _queue(task_name: str, user_id: int, token_id: int, token: str) -> None:
 
     task = getattr(account_mail, task_name)
     _apply(task.apply_async, (user_id, token_id, token), f"{task_name} of user {user_id}")
+
+
+def _queue_look_up(task_name: str, email: str) -> None:
+    from app.tasks import account_mail
+
+    _apply(getattr(account_mail, task_name).apply_async, (email,), task_name)
 
 
 def _apply(apply_async: Callable[..., Any], args: tuple, what: str) -> None:

@@ -14,7 +14,8 @@ from celery.exceptions import TimeoutError as ResultTimeout
 from flask import Flask, current_app
 
 from app.services.mail import failed_count
-from app.utils.db import fetch_one
+from app.utils.db import fetch_all
+from app.utils.migrate import discover
 from app.utils.redis_client import get_redis
 
 CELERY_PING_TIMEOUT = 3.0
@@ -59,7 +60,17 @@ def _timed(check: Callable[[], None]) -> tuple[dict[str, Any], str | None]:
 
 
 def _check_database() -> None:
-    fetch_one("SELECT 1 AS ok")
+    # Reachable, and its schema is this release's: every migration on disk applied as it
+    # is (a restore or a deploy that did not migrate leaves it behind). A database ahead
+    # of the release (after a rollback) is the rollback's to refuse, not readiness's.
+    applied = {row["version"]: row["checksum"]
+               for row in fetch_all("SELECT version, checksum FROM schema_migrations")}
+    pending = [m.name for m in discover() if m.version not in applied]
+    edited = [m.name for m in discover() if applied.get(m.version, m.checksum) != m.checksum]
+    if pending or edited:
+        raise NotReady("schema is not this release's: "
+                       + "; ".join(filter(None, [pending and f"pending {', '.join(pending)}",
+                                                 edited and f"edited {', '.join(edited)}"])))
 
 
 def _check_redis() -> None:

@@ -1,6 +1,10 @@
 """The mails of the account links: verification, password reset, and the notice to an
 address's owner that someone tried to sign up with it.
 
+Resend and reset-request only queue the address: the look-up (is there such a member,
+may it get the mail?) runs here, so the request's time is the same for every address.
+A look-up run twice (a worker lost mid-task) mails two links, each valid on its own.
+
 Each is keyed by its token's row (`verify:<token id>`, ...), so a task run twice mails
 once (app.tasks.email.deliver); a token spent or expired by the time the worker gets to
 it (an outage's retries) is no longer mailed. The token itself travels in the task's
@@ -12,7 +16,7 @@ from email.message import EmailMessage
 from celery import Task
 from flask import current_app
 
-from app.services import account_tokens
+from app.services import account_tokens, accounts
 from app.services.users import get_user
 from app.tasks import celery
 from app.tasks.email import deliver, message
@@ -99,3 +103,15 @@ def send_reset_email(self: Task, user_id: int, token_id: int, token: str) -> str
 def send_signup_notice(self: Task, user_id: int, token_id: int, token: str) -> str:
     """Tell USER_ID that its address was used to sign up again, with a reset link."""
     return _send(self, "signup_notice", "reset", user_id, token_id, token)
+
+
+@celery.task(name="tdc.mail_verification_link")
+def mail_verification_link(email: str) -> str:
+    """Queue a new verification mail when EMAIL names an active, unverified member."""
+    return "mail queued" if accounts.mail_verification_if_due(email) else "no mail due"
+
+
+@celery.task(name="tdc.mail_reset_link")
+def mail_reset_link(email: str) -> str:
+    """Queue a reset mail when EMAIL names an active member."""
+    return "mail queued" if accounts.mail_reset_if_member(email) else "no mail due"

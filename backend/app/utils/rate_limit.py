@@ -54,10 +54,15 @@ def normalised_email(value: object) -> str | None:
     return value.strip().lower()
 
 
-def request_account_key() -> str:
-    """The hashed, normalised e-mail of this request's JSON body ("" when it names none)."""
-    email = normalised_email((g.get("json_body") or {}).get("email"))
+def account_key(value: object) -> str:
+    """The hashed, normalised e-mail VALUE ("" when it is none)."""
+    email = normalised_email(value)
     return hashlib.sha256(email.encode()).hexdigest() if email else ""
+
+
+def request_account_key() -> str:
+    """The account this request's JSON body names by its e-mail ("" when it names none)."""
+    return account_key((g.get("json_body") or {}).get("email"))
 
 
 def _names_no_account() -> bool:

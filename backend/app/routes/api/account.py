@@ -19,6 +19,7 @@ from app.models.user import (
 from app.services import accounts
 from app.services.account_tokens import TokenGone, TokenUnknown
 from app.utils.auth import login_required
+from app.utils.login_limit import limit_failed_password_changes
 from app.utils.openapi import NO_CONTENT, body_schema, data_response, operation, ref
 from app.utils.rate_limit import per_client_and_account
 from app.utils.request_body import json_body
@@ -91,6 +92,7 @@ def reset():
 
 @bp.post("/password")
 @login_required
+@limit_failed_password_changes
 def change_password():
     data = validate(PasswordChangeInput, json_body())
     try:
@@ -188,8 +190,10 @@ OPENAPI_PATHS = {
             description="Needs the current password: a wrong one is a 403 (the request "
                         "is well formed, its credential refused). Every other token of the "
                         "account is refused "
-                        "from then on. " + STRENGTH_RULES + " Rate limited per client "
-                        "address by nginx, as all of /auth.",
+                        "from then on. " + STRENGTH_RULES + " Wrong current passwords "
+                        "count against the account with its failed logins "
+                        "(RATELIMIT_LOGIN_ACCOUNT); rate limited per client address by "
+                        "nginx, as all of /auth.",
             errors=(403, 429), body=body_schema(PasswordChangeInput)),
     },
     "/api/v1/auth/logout-all": {
