@@ -556,17 +556,6 @@ class AlertReceiver:
         self._server = ThreadingHTTPServer((host, self.PORT), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
-    def _get(self, client: requests.Session, path: str, request_id: str) -> requests.Response:
-        """GET PATH; sent again on a new connection (at most max_reconnects times in all)
-        when nginx closed the idle keep-alive connection it went on without an answer."""
-        try:
-            return client.get(self.vps.url(path), timeout=30, headers={"X-Request-ID": request_id})
-        except requests.ConnectionError as exc:
-            if "RemoteDisconnected" not in repr(exc) or self.reconnects >= self.max_reconnects:
-                raise
-            self.reconnects += 1
-            return client.get(self.vps.url(path), timeout=30, headers={"X-Request-ID": request_id})
-
     def __enter__(self):
         self._thread.start()
         return self
