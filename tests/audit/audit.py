@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import requests
@@ -158,7 +158,8 @@ def check_nginx_limits(vps: Vps) -> Result:
         "client_header_timeout": r"client_header_timeout\s+\d+s;",
         "send_timeout": r"send_timeout\s+\d+s;",
         "proxy_read_timeout": r"proxy_read_timeout\s+\d+s;",
-        "auth limit_req": r"location /api/v1/auth/ \{\s*limit_req zone=tdc_auth",
+        # nginx -T prints an include where it stands (maintenance, before the limit).
+        "auth limit_req": r"location /api/v1/auth/ \{(\s*include [^;]+;)*\s*limit_req zone=tdc_auth",
     }
     missing = [name for name, pattern in wanted.items() if not re.search(pattern, config)]
     # The limit itself: a burst of auth writes (logout without a token: no side effect)
@@ -441,12 +442,24 @@ def check_secrets_repo() -> Result:
     return "git ls-files scan", figure, "no secret, no_log", not problems
 
 
+def each_task(tasks: list[dict], no_log: bool = False) -> Iterator[tuple[dict, bool]]:
+    """Every task of a tasks file, those inside a block's block/rescue/always included,
+    with whether no_log covers it (its own, or its block's)."""
+    for task in tasks:
+        covered = bool(task.get("no_log", no_log))
+        nested = [t for part in ("block", "rescue", "always") for t in task.get(part) or []]
+        if nested:
+            yield from each_task(nested, covered)
+        else:
+            yield task, covered
+
+
 def missing_no_log() -> list[str]:
     """Tasks whose arguments or template use a secret variable but lack no_log."""
     missing = []
     for tasks_file in (REPO / "ansible" / "roles").glob("*/tasks/*.yml"):
         role = tasks_file.parent.parent
-        for task in yaml.safe_load(tasks_file.read_text()) or []:
+        for task, covered in each_task(yaml.safe_load(tasks_file.read_text()) or []):
             body = json.dumps({k: v for k, v in task.items() if k != "name"})
             template = (task.get("ansible.builtin.template") or {}).get("src")
             if template and (role / "templates" / template).is_file():
@@ -454,7 +467,7 @@ def missing_no_log() -> list[str]:
             # An assert prints only its own messages, which name variables, not values.
             if "ansible.builtin.assert" in task:
                 continue
-            if any(var in body for var in SECRET_VARS) and not task.get("no_log"):
+            if any(var in body for var in SECRET_VARS) and not covered:
                 missing.append(f"{tasks_file.relative_to(REPO)}: {task.get('name')}")
     return missing
 
