@@ -90,11 +90,14 @@ def spend(cursor: Any, token: str, purpose: str) -> int:
     return int(row["user_id"])
 
 
-def retire(cursor: Any, user_id: int, purpose: str) -> None:
-    """Spend every open token of PURPOSE of USER_ID (a reset retires the other links)."""
-    cursor.execute("UPDATE account_tokens SET used_at = %s "
-                   "WHERE user_id = %s AND purpose = %s AND used_at IS NULL",
-                   (utc_now(), user_id, purpose))
+def retire(cursor: Any, user_id: int, *purposes: str) -> None:
+    """Spend every open token of USER_ID of PURPOSES, or of every purpose when none is
+    named (a reset retires the other reset links, a deactivation all of them)."""
+    chosen = purposes or PURPOSES
+    marks = ", ".join(["%s"] * len(chosen))
+    cursor.execute("UPDATE account_tokens SET used_at = %s "  # noqa: S608 - placeholders only
+                   f"WHERE user_id = %s AND purpose IN ({marks}) AND used_at IS NULL",
+                   (utc_now(), user_id, *chosen))
 
 
 def use(token: str, purpose: str) -> int:

@@ -134,11 +134,11 @@ def update_user(user_id: int, data: UserUpdateInput) -> dict[str, Any]:
         if data.is_active is False:
             # Re-activating the account later must not bring back the tokens it had: its
             # access tokens are cut off, its open verify and reset links retired (spent).
-            now = utc_now()
+            from app.services import account_tokens  # it imports this module
+
             cursor.execute("UPDATE users SET tokens_valid_after = %s WHERE id = %s",
-                           (now, user_id))
-            cursor.execute("UPDATE account_tokens SET used_at = %s "
-                           "WHERE user_id = %s AND used_at IS NULL", (now, user_id))
+                           (utc_now(), user_id))
+            account_tokens.retire(cursor, user_id)
     return get_user(user_id)
 
 
