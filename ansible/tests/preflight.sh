@@ -117,5 +117,45 @@ expect_failure "frontend build without index.html" "nginx_frontend_dist is \"$tm
   -i "$repo/ansible/inventories/local" -e local_vps_dir="$tmp/state" \
   -e nginx_frontend_dist="$tmp/state" "$repo/ansible/site.yml"
 
+# Several hosts (the local inventory's variables), with the groups given as
+# "group:host,host ..."; every host has a private address unless NOADDR names it.
+several_hosts() {
+  local dir=$tmp/several-$1 spec group hosts host
+  shift
+  mkdir -p "$dir" && ln -sfn "$repo/ansible/inventories/local/group_vars" "$dir/group_vars"
+  {
+    echo "all:"
+    echo "  children:"
+    echo "    tdc:"
+    echo "      hosts:"
+    local i=10
+    for host in edge1 app1 app2 db1; do
+      i=$((i + 1))
+      echo "        $host:"
+      echo "          ansible_host: 192.0.2.$i"
+      [ "$host" = "${NOADDR:-}" ] || echo "          private_address: 198.51.100.$i"
+    done
+    echo "      children:"
+    for spec in "$@"; do
+      group=${spec%%:*} hosts=${spec#*:}
+      echo "        $group:"
+      echo "          hosts:"
+      for host in ${hosts//,/ }; do echo "            $host:"; done
+    done
+  } >"$dir/hosts.yml"
+  echo "$dir"
+}
+placement=("edge:edge1" "web:app1,app2" "worker:app1,app2" "monitor:edge1" "redis:db1")
+expect_failure "beat on two hosts" 'group "beat" (Celery beat: two would run every periodic task twice) has 2' \
+  -i "$(several_hosts beat2 "${placement[@]}" "beat:app1,app2" "db:db1")" -e local_vps_dir="$tmp/state" \
+  "$repo/ansible/site.yml"
+expect_failure "no beat host" 'group "beat" (Celery beat: two would run every periodic task twice) has 0' \
+  -i "$(several_hosts beat0 "${placement[@]}" "db:db1")" -e local_vps_dir="$tmp/state" "$repo/ansible/site.yml"
+expect_failure "no db host" 'group "db" (MariaDB) has 0 host(s)' \
+  -i "$(several_hosts db0 "${placement[@]}" "beat:app1")" -e local_vps_dir="$tmp/state" "$repo/ansible/site.yml"
+expect_failure "a host without a private address" "app2 has no private_address" \
+  -i "$(NOADDR=app2 several_hosts noaddr "${placement[@]}" "beat:app1" "db:db1")" -e local_vps_dir="$tmp/state" \
+  "$repo/ansible/site.yml"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
