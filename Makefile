@@ -125,6 +125,37 @@ ssh: ## Open a root shell on the local VPS
 vps-info: ## Print VPS_ADDRESS, VPS_CA_BUNDLE and VPS_SSH of the local VPS
 	@local-vps/vps.sh info
 
+# --- the local cluster ------------------------------------------------------
+# Four local VPSs (the hosts of ansible/inventories/local-cluster) on one private
+# network, one set of surroundings for all (local-vps/cluster.sh); HOST names one.
+CLUSTER_INVENTORY := ansible/inventories/local-cluster
+HOST ?=
+
+.PHONY: cluster-up
+cluster-up: ops-venv ## Boot the local cluster (edge, two app hosts, db) and run site.yml on it
+	@t0=$$SECONDS; \
+	local-vps/cluster.sh start >/dev/null; \
+	$(OPS)/ansible-playbook -i $(CLUSTER_INVENTORY) ansible/site.yml; \
+	echo "The cluster runs ($$((SECONDS - t0)) s): https://thedreamerscave.club/ on $$(local-vps/cluster.sh info | sed -n 's/^CLUSTER_EDGE=//p')"; \
+	echo "(make cluster-info prints the hosts, their groups and ssh commands)"
+
+.PHONY: cluster-down
+cluster-down: ## Remove the local cluster and everything it started
+	local-vps/cluster.sh stop
+
+.PHONY: cluster-info
+cluster-info: ## Print CLUSTER_CA_BUNDLE, CLUSTER_EDGE and a CLUSTER_HOST line per host
+	@local-vps/cluster.sh info
+
+.PHONY: cluster-status
+cluster-status: ## Say what of the local cluster runs
+	local-vps/cluster.sh status
+
+.PHONY: cluster-ssh
+cluster-ssh: ## Open a root shell on a host of the local cluster: make cluster-ssh HOST=tdc-db
+	@test -n "$(HOST)" || { echo "make cluster-ssh HOST=<one of: $$(local-vps/cluster.sh info | sed -n 's/^CLUSTER_HOST=\([^ ]*\).*/\1/p' | xargs)>" >&2; exit 2; }
+	local-vps/cluster.sh ssh $(HOST)
+
 # --- monitoring --------------------------------------------------------------
 # The monitor host: the local VPS, or the one VPS_SSH names (VPS_SSH="ssh deploy@thedreamerscave.club").
 
