@@ -125,6 +125,42 @@ ssh: ## Open a root shell on the local VPS
 vps-info: ## Print VPS_ADDRESS, VPS_CA_BUNDLE and VPS_SSH of the local VPS
 	@local-vps/vps.sh info
 
+# --- the local cluster ------------------------------------------------------
+# Four local VPSs (the hosts of ansible/inventories/local-cluster) on one private
+# network, one set of surroundings for all (local-vps/cluster.sh); HOST names one.
+CLUSTER_INVENTORY := ansible/inventories/local-cluster
+HOST ?=
+
+.PHONY: cluster-up
+cluster-up: ops-venv ## Boot the local cluster (edge, two app hosts, db) and run site.yml on it
+	@t0=$$SECONDS; \
+	local-vps/cluster.sh start >/dev/null; \
+	$(OPS)/ansible-playbook -i $(CLUSTER_INVENTORY) ansible/site.yml; \
+	echo "The cluster runs ($$((SECONDS - t0)) s): https://thedreamerscave.club/ on $$(local-vps/cluster.sh info | sed -n 's/^CLUSTER_EDGE=//p')"; \
+	echo "(make cluster-info prints the hosts, their groups and ssh commands)"
+
+.PHONY: cluster-down
+cluster-down: ## Remove the local cluster and everything it started
+	local-vps/cluster.sh stop
+
+.PHONY: cluster-info
+cluster-info: ## Print CLUSTER_CA_BUNDLE, CLUSTER_EDGE and a CLUSTER_HOST line per host
+	@local-vps/cluster.sh info
+
+.PHONY: cluster-status
+cluster-status: ## Say what of the local cluster runs
+	local-vps/cluster.sh status
+
+.PHONY: cluster-ssh
+cluster-ssh: ## Open a root shell on a host of the local cluster: make cluster-ssh HOST=tdc-db
+	@test -n "$(HOST)" || { echo "make cluster-ssh HOST=<one of: $$(local-vps/cluster.sh info | sed -n 's/^CLUSTER_HOST=\([^ ]*\).*/\1/p' | xargs)>" >&2; exit 2; }
+	local-vps/cluster.sh ssh $(HOST)
+
+# The cluster's own tests (tests/cluster), on the cluster cluster-up leaves running.
+.PHONY: test-cluster
+test-cluster: cluster-up ## Boot the local cluster, run site.yml on it, then the tests of tests/cluster
+	PATH=$(CURDIR)/$(OPS):$$PATH $(OPS)/pytest -c tests/pytest.ini tests/cluster
+
 # --- monitoring --------------------------------------------------------------
 # The monitor host: the local VPS, or the one VPS_SSH names (VPS_SSH="ssh deploy@thedreamerscave.club").
 
@@ -210,7 +246,7 @@ lint-lock: venv
 lint-ops: ops-venv
 	$(OPS)/yamllint -c ansible/.yamllint ansible/
 	$(OPS)/ansible-lint --offline -c ansible/.ansible-lint ansible/
-	for inventory in $(sort $(LOCAL_INVENTORY) $(UBUNTU_INVENTORY)) ansible/inventories/production; do \
+	for inventory in $(sort $(LOCAL_INVENTORY) $(UBUNTU_INVENTORY)) $(CLUSTER_INVENTORY) ansible/inventories/production; do \
 	  for playbook in site deploy rollback backup backups backups-prune restore mail-test lint-nginx lint-monitoring; do \
 	    $(OPS)/ansible-playbook -i $$inventory ansible/$$playbook.yml --syntax-check; \
 	  done; \
@@ -223,7 +259,7 @@ lint-ops: ops-venv
 
 .PHONY: test-e2e
 test-e2e: up browser-tools ## End-to-end tests of the deployed stack on the local VPS
-	PATH=$(CURDIR)/$(OPS):$$PATH $(OPS)/pytest -c tests/pytest.ini tests
+	PATH=$(CURDIR)/$(OPS):$$PATH $(OPS)/pytest -c tests/pytest.ini tests --ignore=tests/cluster
 
 # Every hardening figure (TLS, headers, nginx, systemd, SSH, firewall, updates, lynis,
 # data stores, secrets, the API under hostile input) in one table; fails when a check fails.
