@@ -157,5 +157,16 @@ expect_failure "a host without a private address" "app2 has no private_address" 
   -i "$(NOADDR=app2 several_hosts noaddr "${placement[@]}" "beat:app1" "db:db1")" -e local_vps_dir="$tmp/state" \
   "$repo/ansible/site.yml"
 
+# Several hosts without the internal CA (not made on the controller, none given): MariaDB
+# and Redis have remote clients, which would verify them by it.
+expect_failure "several hosts without the internal CA" "internal_tls_ca_certificate must be the internal CA's certificate in PEM" \
+  -i "$(several_hosts noca "${placement[@]}" "beat:app1" "db:db1")" -e local_vps_dir="$tmp/state" \
+  -e internal_tls_ca_dir= "$repo/ansible/site.yml"
+expect_failure "several hosts with the example's internal CA" "internal_tls_ca_private_key must be the internal CA's private key in PEM" \
+  -i "$(several_hosts exampleca "${placement[@]}" "beat:app1" "db:db1")" -e local_vps_dir="$tmp/state" \
+  -e internal_tls_ca_dir= -e @"$example" \
+  -e '{"internal_tls_ca_certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}' \
+  -e internal_tls_ca_private_key='{{ vault_internal_tls_ca_private_key }}' "$repo/ansible/site.yml"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

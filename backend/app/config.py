@@ -10,6 +10,8 @@ from pathlib import Path
 from dotenv import load_dotenv
 from limits import parse_many
 
+from app.utils.redis_tls import redis_tls_options
+
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 
 DEFAULT_CORS_ORIGINS = (
@@ -33,6 +35,11 @@ MIN_SMTP_PASSWORD_LENGTH = 8
 RATE_LIMIT_SETTINGS = ("RATELIMIT_LOGIN", "RATELIMIT_LOGIN_ACCOUNT", "RATELIMIT_REGISTER",
                        "RATELIMIT_REGISTER_ACCOUNT", "RATELIMIT_RESEND",
                        "RATELIMIT_RESEND_ACCOUNT", "RATELIMIT_RESET", "RATELIMIT_RESET_ACCOUNT")
+
+
+# The settings that name a Redis server (redis://, or rediss:// with TLS).
+REDIS_URL_SETTINGS = ("REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND",
+                      "RATELIMIT_STORAGE_URI")
 
 
 class ConfigError(RuntimeError):
@@ -92,11 +99,15 @@ class BaseConfig:
         self.DB_USER = _env("DB_USER", "tdc")
         self.DB_PASSWORD = _env("DB_PASSWORD", "")
         self.DB_UNIX_SOCKET = _env("DB_UNIX_SOCKET")
+        # The CA that verifies the server over TCP (a database on another host): TLS with
+        # the certificate and the server's name (DB_HOST) verified. Unset: no TLS.
+        self.DB_SSL_CA = _env("DB_SSL_CA")
         self.DB_POOL_SIZE = _env_int("DB_POOL_SIZE", 10)
         # Seconds a request waits for a pooled connection before answering 503.
         self.DB_POOL_TIMEOUT = float(_env("DB_POOL_TIMEOUT", "3"))
         self.DB_CONNECT_TIMEOUT = _env_int("DB_CONNECT_TIMEOUT", 5)
 
+        # rediss:// (TLS) with ssl_cert_reqs=required and ssl_ca_certs=<CA file>, or redis://.
         self.REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
         self.CELERY_BROKER_URL = _env("CELERY_BROKER_URL", self.REDIS_URL)
         self.CELERY_RESULT_BACKEND = _env("CELERY_RESULT_BACKEND", self.REDIS_URL)
@@ -168,6 +179,7 @@ class BaseConfig:
                               f"{self.ACCOUNT_TOKEN_RETENTION_DAYS}")
         self.validate_rate_limits()
         self.validate_mail()
+        self.validate_tls()
 
     def validate_rate_limits(self) -> None:
         """Refuse a limit flask-limiter could not parse (it would ignore it, unlimited)."""
@@ -178,6 +190,23 @@ class BaseConfig:
             except ValueError:
                 raise ConfigError(f"{name} is not a rate limit such as '10 per minute', "
                                   f"got {value!r}") from None
+
+    def validate_tls(self) -> None:
+        """Refuse a TLS setting that would not verify the database or Redis."""
+        if self.DB_SSL_CA:
+            if self.DB_UNIX_SOCKET:
+                raise ConfigError("DB_SSL_CA is for TCP to DB_HOST: unset DB_UNIX_SOCKET, "
+                                  "or DB_SSL_CA for the local socket")
+            if not os.path.isfile(self.DB_SSL_CA):
+                raise ConfigError(f"DB_SSL_CA names no file: {self.DB_SSL_CA}")
+        for name in REDIS_URL_SETTINGS:
+            value = getattr(self, name) or ""
+            if name == "RATELIMIT_STORAGE_URI" and not value.startswith("redis"):
+                continue  # another flask-limiter storage (memory://): not Redis
+            try:
+                redis_tls_options(value)
+            except ValueError as exc:
+                raise ConfigError(f"{name} {exc}") from None
 
     def validate_mail(self) -> None:
         """Refuse a relay the app could not send through safely."""

@@ -16,6 +16,7 @@ from flask import Flask
 
 # Connects the task outcome counters (a Celery signal).
 from app.utils import metrics  # noqa: F401
+from app.utils.redis_tls import redis_tls_options
 
 TASK_MODULES = ["app.tasks.health", "app.tasks.email", "app.tasks.account_mail",
                 "app.tasks.maintenance"]
@@ -64,6 +65,10 @@ def celery_settings(config: Any) -> dict[str, Any]:
         "broker_transport_options": {"visibility_timeout": 3600},
         "worker_hijack_root_logger": False,
         "beat_schedule": BEAT_SCHEDULE,
+        # rediss:// URLs: the server's certificate and name verified (kombu, unlike
+        # redis-py, does not read this from the broker's URL).
+        "broker_use_ssl": redis_tls_options(get("CELERY_BROKER_URL")),
+        "redis_backend_use_ssl": redis_tls_options(get("CELERY_RESULT_BACKEND")),
     }
 
 

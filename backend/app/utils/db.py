@@ -131,6 +131,11 @@ def connection_settings(config: dict[str, Any], autocommit: bool = True) -> dict
     else:
         settings["host"] = config["DB_HOST"]
         settings["port"] = config["DB_PORT"]
+    if config.get("DB_SSL_CA"):
+        # A server on another host: TLS, its certificate verified against the CA and its
+        # name (or address) against DB_HOST, or no connection.
+        settings.update(ssl_ca=config["DB_SSL_CA"], ssl_verify_cert=True,
+                        ssl_verify_identity=True, ssl_disabled=False)
     return settings
 
 
