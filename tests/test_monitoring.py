@@ -29,8 +29,7 @@ JOBS = {"prometheus", "alertmanager", "blackbox", "node", "mysqld", "redis", "ng
         "worker", "site"}
 # The ports of everything monitoring listens on, the app's metrics listeners included.
 PORTS = sorted([*MONITORING["monitoring_ports"].values(),
-                *(int(APP[name].rsplit(":", 1)[1])
-                  for name in ("app_metrics_address", "app_worker_metrics_address"))])
+                *(APP[name] for name in ("app_metrics_port", "app_worker_metrics_port"))])
 # How long an alert may take to reach the receiver with `for:` shortened to FOR: a scrape
 # (15 s), the rule's evaluation (15 s) and FOR, Alertmanager's group_wait, and slack for
 # a loaded machine.
@@ -71,7 +70,7 @@ def served(vps, address: str, name: str, **labels: str) -> float:
 
 def app_requests(vps, route: str) -> float:
     """The API's request count for ROUTE (every status), summed over gunicorn's workers."""
-    return served(vps, APP["app_metrics_address"], "tdc_http_requests_total", route=route)
+    return served(vps, f"127.0.0.1:{APP['app_metrics_port']}", "tdc_http_requests_total", route=route)
 
 
 def test_the_request_counter_follows_the_traffic_through_nginx(site, vps, token):
@@ -92,7 +91,7 @@ def test_the_worker_counts_its_tasks_over_the_pool_s_processes(site, vps):
     """Each readiness check pings the worker with a task (tdc.ping): the pool's processes
     count it, and the worker's main process serves the sum."""
     def pings() -> float:
-        return served(vps, APP["app_worker_metrics_address"], "tdc_celery_tasks_total",
+        return served(vps, f"127.0.0.1:{APP['app_worker_metrics_port']}", "tdc_celery_tasks_total",
                       task="tdc.ping", state="SUCCESS")
     before = pings()
     # Past the readiness cache (2 s a process): at least one new ping.

@@ -75,8 +75,7 @@ def test_the_app_s_metrics_are_served_by_their_own_unit_not_by_a_process_that_fo
     """gunicorn's master and the Celery worker's main process fork their workers: neither
     listens (a listener thread could hold a lock across a fork), tdc-app-metrics does."""
     app = role_defaults("app")
-    ports = {app[name].rsplit(":", 1)[1]
-             for name in ("app_metrics_address", "app_worker_metrics_address")}
+    ports = {str(app[name]) for name in ("app_metrics_port", "app_worker_metrics_port")}
     owners = {address.rsplit(":", 1)[1]: re.search(r"pid=(\d+)", proc).group(1)
               for address, proc in listening(vps)}
     main_pids = {unit: vps.run(f"systemctl show -p MainPID --value {unit}").strip()
