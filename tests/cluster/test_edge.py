@@ -7,8 +7,15 @@ import time
 
 import pytest
 import yaml
-from edge import (FAIL_TIMEOUT, MAX_FAILS, assert_all_served, edge_clock, gunicorn_stopped,
-                  served_by, upstream_failures)
+from edge import (
+    FAIL_TIMEOUT,
+    MAX_FAILS,
+    assert_all_served,
+    edge_clock,
+    gunicorn_stopped,
+    served_by,
+    upstream_failures,
+)
 from ops import REPO, Traffic, is_envelope, wait_for
 
 pytestmark = pytest.mark.disruptive
