@@ -141,3 +141,25 @@ def test_every_api_answer_varies_on_origin(client, method, path, status, origin)
     assert response.status_code == status
     varies = [v.strip() for value in response.headers.getlist("Vary") for v in value.split(",")]
     assert varies.count("Origin") == 1, response.headers
+
+
+def test_a_web_host_behind_the_edge_believes_the_edge_for_one_hop_only():
+    """TRUSTED_PROXIES on a web host behind an edge host (the app role's .env): the
+    edge's private address is believed, for its one hop; any other peer is not."""
+    from app.utils.proxy import TrustedProxyFix
+
+    def seen(environ, start_response):
+        start_response("200 OK", [])
+        return [environ["REMOTE_ADDR"].encode()]
+
+    app = TrustedProxyFix(seen, ["unix", "127.0.0.1", "::1", "169.254.80.10"])
+
+    def remote_addr(peer: str) -> str:
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "REMOTE_ADDR": peer,
+                   "HTTP_X_FORWARDED_FOR": "6.6.6.6, 203.0.113.9", "wsgi.url_scheme": "http",
+                   "SERVER_NAME": "x", "SERVER_PORT": "80", "HTTP_HOST": "x"}
+        return b"".join(app(environ, lambda *args: None)).decode()
+
+    assert remote_addr("169.254.80.10") == "203.0.113.9"
+    # Another host of the private network (a worker, another web host) is a client.
+    assert remote_addr("169.254.80.12") == "169.254.80.12"
