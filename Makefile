@@ -134,8 +134,8 @@ HOST ?=
 .PHONY: cluster-up
 cluster-up: ops-venv ## Boot the local cluster (edge, two app hosts, db) and run site.yml on it
 	@t0=$$SECONDS; \
-	local-vps/cluster.sh start >/dev/null; \
-	$(OPS)/ansible-playbook -i $(CLUSTER_INVENTORY) ansible/site.yml; \
+	local-vps/cluster.sh start >/dev/null && \
+	$(OPS)/ansible-playbook -i $(CLUSTER_INVENTORY) ansible/site.yml && \
 	echo "The cluster runs ($$((SECONDS - t0)) s): https://thedreamerscave.club/ on $$(local-vps/cluster.sh info | sed -n 's/^CLUSTER_EDGE=//p')"; \
 	echo "(make cluster-info prints the hosts, their groups and ssh commands)"
 
@@ -159,7 +159,8 @@ cluster-ssh: ## Open a root shell on a host of the local cluster: make cluster-s
 # The cluster's own tests (tests/cluster), on the cluster cluster-up leaves running.
 .PHONY: test-cluster
 test-cluster: cluster-up ## Boot the local cluster, run site.yml on it, then the tests of tests/cluster
-	PATH=$(CURDIR)/$(OPS):$$PATH $(OPS)/pytest -c tests/pytest.ini tests/cluster
+	PATH=$(CURDIR)/$(OPS):$$PATH E2E_INVENTORY=$(CURDIR)/$(CLUSTER_INVENTORY) E2E_LOCAL_STATE=$(CURDIR)/.local-cluster \
+	  $(OPS)/pytest -c tests/pytest.ini tests/cluster
 
 # --- monitoring --------------------------------------------------------------
 # The monitor host: the local VPS, or the one VPS_SSH names (VPS_SSH="ssh deploy@thedreamerscave.club").

@@ -12,14 +12,17 @@ Each mail it accepts goes into a Maildir, headed by X-Relay-* lines that say how
   relay.py serve --host H --starttls-port P --tls-port P --dir DIR --user U --password-file F
                               serve until TERM; DIR holds cert.pem, key.pem, maildir/ and
                               the control files tests create and remove: `refuse-auth`
-                              (AUTH answers 535), `tempfail` (the data answers 451) and
-                              `reject` (the data answers 554)
+                              (AUTH answers 535), `tempfail` (the data answers 451),
+                              `reject` (the data answers 554) and `hold` (the data waits
+                              while it exists, at most HOLD_SECONDS, then answers 451: a
+                              task stays mid-send meanwhile)
 
 Runs on Debian's python3-aiosmtpd (1.4) or the backend's dev venv; only the standard
 library besides. Needs openssl(1) for `cert`.
 """
 
 import argparse
+import asyncio
 import hmac
 import logging
 import mailbox
@@ -28,6 +31,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -36,6 +40,8 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 STARTTLS = "starttls"
 IMPLICIT_TLS = "tls"
+# The longest a `hold` keeps one message waiting (below the client's SMTP timeout).
+HOLD_SECONDS = 25
 
 # AUTH LOGIN's prompts as real relays send them (Postfix, Cyrus SASL), not aiosmtpd's own
 # "User Name\0": some clients (Alertmanager's) answer only these.
@@ -115,6 +121,11 @@ class RelayHandler:
         return AuthResult(success=ok, handled=False, auth_data=login if ok else None)
 
     async def handle_DATA(self, server, session, envelope):
+        if self._switch("hold"):
+            deadline = time.monotonic() + HOLD_SECONDS
+            while self._switch("hold") and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            return "451 4.3.0 Stand-in relay: held, try again later"
         if self._switch("tempfail"):
             return "451 4.3.0 Stand-in relay: try again later"
         if self._switch("reject"):

@@ -60,7 +60,9 @@ def app_env(name: str) -> str:
 # pipe or after xargs.
 REDIS_CLI_AS_APP = f"redis-cli --no-auth-warning -u {app_env('REDIS_URL')}"
 # The local VPS's state (vps.sh's), where the local inventory writes its generated secrets.
-LOCAL_STATE = REPO / (".local-vps-ubuntu" if LOCAL_UBUNTU else ".local-vps")
+# E2E_LOCAL_STATE names another (the local cluster's .local-cluster).
+LOCAL_STATE = Path(os.environ.get("E2E_LOCAL_STATE")
+                   or REPO / (".local-vps-ubuntu" if LOCAL_UBUNTU else ".local-vps"))
 LOCAL_SECRETS = LOCAL_STATE / "secrets"
 ADMIN_EMAIL = f"admin@{SITE}"
 
