@@ -60,7 +60,7 @@ def test_every_web_host_down_is_the_api_envelope(cluster, vps, token):
     client.headers["Authorization"] = f"Bearer {token}"
     with gunicorn_stopped(*cluster.group("web")):
         answer = client.get(vps.url("/api/v1/locations"), timeout=30)
-    assert answer.status_code == 502 and is_envelope(answer), (answer.status_code, answer.text)
+    assert answer.status_code == 503 and is_envelope(answer), (answer.status_code, answer.text)
     assert answer.headers.get("Retry-After"), answer.headers
     vps.wait_until_ready(seconds=60)
 
