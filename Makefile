@@ -136,7 +136,7 @@ cluster-up: ops-venv ## Boot the local cluster (edge, two app hosts, db) and run
 	@t0=$$SECONDS; \
 	local-vps/cluster.sh start >/dev/null && \
 	$(OPS)/ansible-playbook -i $(CLUSTER_INVENTORY) ansible/site.yml && \
-	echo "The cluster runs ($$((SECONDS - t0)) s): https://thedreamerscave.club/ on $$(local-vps/cluster.sh info | sed -n 's/^CLUSTER_EDGE=//p')"; \
+	echo "The cluster runs ($$((SECONDS - t0)) s): https://thedreamerscave.club/ on $$(local-vps/cluster.sh info | sed -n 's/^CLUSTER_EDGE=//p')" && \
 	echo "(make cluster-info prints the hosts, their groups and ssh commands)"
 
 .PHONY: cluster-down
@@ -161,6 +161,12 @@ cluster-ssh: ## Open a root shell on a host of the local cluster: make cluster-s
 test-cluster: cluster-up ## Boot the local cluster, run site.yml on it, then the tests of tests/cluster
 	PATH=$(CURDIR)/$(OPS):$$PATH E2E_INVENTORY=$(CURDIR)/$(CLUSTER_INVENTORY) E2E_LOCAL_STATE=$(CURDIR)/.local-cluster \
 	  $(OPS)/pytest -c tests/pytest.ini tests/cluster
+
+# The rolling release (deploy.yml) over the cluster's web hosts under a client loop.
+.PHONY: bench-cluster
+bench-cluster: ops-venv ## Benchmark a rolling release on the local cluster: its time, requests served and failed
+	PATH=$(CURDIR)/$(OPS):$$PATH E2E_INVENTORY=$(CURDIR)/$(CLUSTER_INVENTORY) E2E_LOCAL_STATE=$(CURDIR)/.local-cluster \
+	  $(OPS)/python scripts/bench-cluster
 
 # --- monitoring --------------------------------------------------------------
 # The monitor host: the local VPS, or the one VPS_SSH names (VPS_SSH="ssh deploy@thedreamerscave.club").

@@ -90,6 +90,7 @@ class RelayHandler:
         self.refuse_auth = False
         self.tempfail = False
         self.reject = False
+        self.hold = False
         self.messages: list[dict[str, object]] = []
         self.auth_attempts: list[tuple[str, bool]] = []
         self._lock = threading.Lock()
