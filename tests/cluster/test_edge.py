@@ -79,7 +79,7 @@ def test_the_app_sees_the_client_and_not_a_forged_address(cluster, vps, token):
         assert answer.status_code == 200, answer.text
     assert sum(served_by(cluster, tag).values()) == 4
     for host in cluster.group("web"):
-        logged = host.vps.run(f"journalctl -u tdc-gunicorn -o cat --no-pager --grep {tag}")
+        logged = host.vps.run(f"journalctl -u tdc-gunicorn -o cat --no-pager --grep {tag} || true")
         for line in logged.splitlines():
             assert f'"remote_addr": "{client_address}"' in line, line
 
@@ -93,6 +93,7 @@ def test_gunicorn_on_a_web_host_takes_only_the_edge(cluster):
         url = f"http://{web.private_address}:{GUNICORN_PORT}/api/v1/health"
         probe = f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 3 {url}; true"
         assert cluster.edge.vps.run(probe, timeout=20) == "200", web.name
-        for other in (host for host in cluster.hosts if "edge" not in host.groups):
+        # Another host; the web host's own processes reach it over loopback anyway.
+        for other in (host for host in cluster.hosts if "edge" not in host.groups and host != web):
             code = other.vps.run(probe, timeout=20)
             assert code == "000", f"{other.name} reached {web.name}'s gunicorn: HTTP {code}"
