@@ -123,6 +123,14 @@ class Vps:
                                  f"{result.stderr.strip() or result.stdout.strip()}")
         return result.stdout
 
+    def start(self, units: str, timeout: float = 120) -> None:
+        """systemctl start UNITS, once more a few seconds later should systemd fail them:
+        under systemd-nspawn a unit just stopped may leave a cgroup systemd cannot attach
+        the new process to yet (219/CGROUP), as the roles' restart handler knows too."""
+        command = f"systemctl start {units}"
+        if self.run(f"{command} >/dev/null 2>&1; echo $?", timeout=timeout).strip() != "0":
+            self.run(f"sleep 5; systemctl reset-failed {units}; {command}", timeout=timeout)
+
     def session(self) -> requests.Session:
         """A client that trusts only the VPS's CA and ignores proxy/CA environment
         variables (REQUESTS_CA_BUNDLE would otherwise replace the CA given here)."""

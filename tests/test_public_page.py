@@ -381,7 +381,7 @@ def test_the_page_says_the_api_is_unavailable_when_gunicorn_is_stopped(browser, 
         assert problems == {"console errors": [], "CSP violations": []}
         assert browser.axe_violations() == []
     finally:
-        vps.run("systemctl start tdc-gunicorn.socket tdc-gunicorn.service")
+        vps.start("tdc-gunicorn.socket tdc-gunicorn.service")
         vps.wait_until_ready(seconds=60)
 
 

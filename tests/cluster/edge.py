@@ -56,7 +56,7 @@ def gunicorn_stopped(*hosts) -> Iterator[float]:
         yield time.monotonic()
     finally:
         for host in hosts:
-            host.vps.run(f"systemctl start {GUNICORN_UNITS}")
+            host.vps.start(GUNICORN_UNITS)
 
 
 def drained(edge) -> list[str]:

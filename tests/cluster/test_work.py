@@ -55,7 +55,7 @@ def worker_stopped(host):
     try:
         yield
     finally:
-        host.vps.run("systemctl start tdc-celery-worker.service", timeout=120)
+        host.vps.start("tdc-celery-worker.service")
 
 
 def test_with_one_worker_host_stopped_tasks_still_run_on_the_other(cluster, site, vps):
