@@ -5,66 +5,14 @@ and a CLUSTER_PRIVATE line per host), each reached over SSH like the one VPS (op
 The `vps` fixture is the edge here, so the fixtures of tests/conftest.py that build on
 it (`site`, `token`) speak to the cluster's site through the edge."""
 
-import shlex
-import subprocess
-from dataclasses import dataclass
-
 import pytest
-from ops import REPO, Vps, resolve_site_to
-
-CLUSTER_SH = REPO / "local-vps" / "cluster.sh"
-
-
-@dataclass(frozen=True)
-class ClusterHost:
-    name: str
-    groups: frozenset[str]
-    private_address: str
-    # Its management address (the controller's way in), the cluster's CA, its ssh prefix.
-    vps: Vps
-
-
-@dataclass(frozen=True)
-class Cluster:
-    edge_address: str  # the site's public address
-    ca_bundle: str  # the ACME roots that verify the site (a PEM file)
-    hosts: tuple[ClusterHost, ...]
-
-    def group(self, name: str) -> list[ClusterHost]:
-        """The hosts of the inventory group NAME."""
-        return [host for host in self.hosts if name in host.groups]
-
-    @property
-    def edge(self) -> ClusterHost:
-        """The host whose management address is the site's."""
-        return next(host for host in self.hosts if host.vps.address == self.edge_address)
-
-
-def parse_cluster_info(text: str) -> Cluster:
-    """A Cluster from the lines `cluster.sh info` prints."""
-    settings: dict[str, str] = {}
-    rows: list[list[str]] = []
-    private: dict[str, str] = {}
-    for line in text.splitlines():
-        key, _, value = line.partition("=")
-        if key == "CLUSTER_HOST":
-            rows.append(value.split(" ", 3))
-        elif key == "CLUSTER_PRIVATE":
-            name, address = value.split()
-            private[name] = address
-        elif key:
-            settings[key] = value
-    ca_bundle = settings["CLUSTER_CA_BUNDLE"]
-    hosts = tuple(ClusterHost(name, frozenset(groups.split(",")), private[name],
-                              Vps(address, ca_bundle, shlex.split(ssh)))
-                  for name, address, groups, ssh in rows)
-    return Cluster(settings["CLUSTER_EDGE"], ca_bundle, hosts)
+from cluster_info import Cluster, local_cluster
+from ops import Vps, resolve_site_to
 
 
 @pytest.fixture(scope="session")
 def cluster() -> Cluster:
-    info = subprocess.run([str(CLUSTER_SH), "info"], capture_output=True, text=True, check=True)
-    return parse_cluster_info(info.stdout)
+    return local_cluster()
 
 
 @pytest.fixture(scope="session")
