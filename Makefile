@@ -160,7 +160,7 @@ cluster-ssh: ## Open a root shell on a host of the local cluster: make cluster-s
 .PHONY: test-cluster
 test-cluster: cluster-up ## Boot the local cluster, run site.yml on it, then the tests of tests/cluster
 	PATH=$(CURDIR)/$(OPS):$$PATH E2E_INVENTORY=$(CURDIR)/$(CLUSTER_INVENTORY) E2E_LOCAL_STATE=$(CURDIR)/.local-cluster \
-	  $(OPS)/pytest -c tests/pytest.ini tests/cluster
+	  $(OPS)/pytest -c tests/pytest.ini --durations=15 tests/cluster
 
 # The rolling release (deploy.yml) over the cluster's web hosts under a client loop.
 .PHONY: bench-cluster
@@ -266,7 +266,7 @@ lint-ops: ops-venv
 
 .PHONY: test-e2e
 test-e2e: up browser-tools ## End-to-end tests of the deployed stack on the local VPS
-	PATH=$(CURDIR)/$(OPS):$$PATH $(OPS)/pytest -c tests/pytest.ini tests --ignore=tests/cluster
+	PATH=$(CURDIR)/$(OPS):$$PATH $(OPS)/pytest -c tests/pytest.ini --durations=15 tests --ignore=tests/cluster
 
 # Every hardening figure (TLS, headers, nginx, systemd, SSH, firewall, updates, lynis,
 # data stores, secrets, the API under hostile input) in one table; fails when a check fails.
@@ -289,7 +289,7 @@ test-ubuntu: ops-venv ## Deploy on a throwaway Ubuntu 24.04 VPS (MySQL 8) and ru
 	trap 'local-vps/vps.sh stop' EXIT; \
 	local-vps/vps.sh start >/dev/null; \
 	$(OPS)/ansible-playbook -i $(UBUNTU_INVENTORY) ansible/site.yml; \
-	PATH=$(CURDIR)/$(OPS):$$PATH $(OPS)/pytest -c tests/pytest.ini $(UBUNTU_TESTS)
+	PATH=$(CURDIR)/$(OPS):$$PATH $(OPS)/pytest -c tests/pytest.ini --durations=15 $(UBUNTU_TESTS)
 
 # --- everything --------------------------------------------------------------
 
