@@ -33,6 +33,9 @@ def test_a_restore_keeps_the_site_in_maintenance_and_the_workers_stopped_on_ever
     before = {(host.name, unit): main_pid(host, unit) for host in app_hosts for unit in celery_units(host)}
     token = member_token(vps, "restore")
     sql(db.vps, "CREATE TABLE IF NOT EXISTS backup_marker (note VARCHAR(40))")
+    # A full backup to restore (a new cluster has none before its nightly one), then the
+    # binary log shipped up to here.
+    assert run_unit(db.vps, "tdc-backup.service") == "success"
     assert run_unit(db.vps, "tdc-backup-binlog.service") == "success"
     # Written after the last shipment: the latest backup cannot have it.
     marker = f"unshipped-{uuid.uuid4().hex[:8]}"
