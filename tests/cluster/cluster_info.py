@@ -9,6 +9,21 @@ from ops import REPO, Vps
 
 CLUSTER_SH = REPO / "local-vps" / "cluster.sh"
 
+# The group whose hosts, and only they, run each unit (group_vars' tdc_app_units_by_group,
+# and the servers' own).
+UNIT_GROUP = {
+    "tdc-gunicorn.service": "web",
+    "tdc-celery-worker.service": "worker",
+    "tdc-celery-beat.service": "beat",
+    "mariadb.service": "db",
+    "redis-server.service": "redis",
+    "nginx.service": "edge",
+    "prometheus.service": "monitor",
+    "prometheus-mysqld-exporter.service": "db",
+    "prometheus-redis-exporter.service": "redis",
+    "prometheus-nginx-exporter.service": "edge",
+}
+
 
 @dataclass(frozen=True)
 class ClusterHost:

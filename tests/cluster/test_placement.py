@@ -1,20 +1,7 @@
 """Each service runs on the hosts of its inventory group, and nowhere else."""
 
 import pytest
-
-# The units of each group (the app role's app_units_by_group, and the servers' own).
-UNITS = {
-    "tdc-gunicorn.service": "web",
-    "tdc-celery-worker.service": "worker",
-    "tdc-celery-beat.service": "beat",
-    "mariadb.service": "db",
-    "redis-server.service": "redis",
-    "nginx.service": "edge",
-    "prometheus.service": "monitor",
-    "prometheus-mysqld-exporter.service": "db",
-    "prometheus-redis-exporter.service": "redis",
-    "prometheus-nginx-exporter.service": "edge",
-}
+from cluster_info import UNIT_GROUP
 
 
 def states(host, units) -> dict[str, tuple[str, str]]:
@@ -31,9 +18,9 @@ def test_the_cluster_has_the_hosts_the_issue_asks_for(cluster):
     assert any(len(host.groups - {"monitor"}) > 1 for host in cluster.hosts), "no host shares groups"
 
 
-@pytest.mark.parametrize("unit", sorted(UNITS))
+@pytest.mark.parametrize("unit", sorted(UNIT_GROUP))
 def test_each_unit_runs_where_its_group_says_and_nowhere_else(cluster, unit):
-    group = UNITS[unit]
+    group = UNIT_GROUP[unit]
     found = {host.name: states(host, [unit])[unit] for host in cluster.hosts}
     for host in cluster.hosts:
         active, enabled = found[host.name]

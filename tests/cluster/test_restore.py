@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+from cluster_info import UNIT_GROUP
 from ops import Traffic, is_envelope, member_token, output
 from test_backup import restore, run_unit, sql
 
@@ -20,9 +21,7 @@ def main_pid(host, unit: str) -> str:
 
 
 def celery_units(host) -> list[str]:
-    return [unit for group, unit in (("beat", "tdc-celery-beat.service"),
-                                     ("worker", "tdc-celery-worker.service"))
-            if group in host.groups]
+    return [unit for unit, group in UNIT_GROUP.items() if unit.startswith("tdc-celery-") and group in host.groups]
 
 
 def test_a_restore_keeps_the_site_in_maintenance_and_the_workers_stopped_on_every_host(
