@@ -294,4 +294,4 @@ test-ubuntu: ops-venv ## Deploy on a throwaway Ubuntu 24.04 VPS (MySQL 8) and ru
 # --- everything --------------------------------------------------------------
 
 .PHONY: test
-test: lint test-backend test-e2e audit test-ubuntu ## Run every test: linters, backend, the deployed stack, the audit, Ubuntu
+test: lint test-backend test-e2e audit test-ubuntu test-cluster ## Run every test: linters, backend, the deployed stack, the audit, Ubuntu, the cluster
