@@ -54,15 +54,26 @@ def run_unit(vps, unit: str) -> str:
     """Start UNIT as its timer does (a oneshot: start waits) and return the result of
     this run: "success", or the one systemd logged for its failure. Not the unit's Result
     property: its timer may start it again right after, which resets that."""
+    return started(vps, unit)[0]
+
+
+def assert_runs(vps, unit: str) -> None:
+    """Start UNIT as run_unit does; fail with what the run logged unless it succeeded."""
+    result, logged = started(vps, unit)
+    assert result == "success", f"{unit}: {result}\n{logged}"
+
+
+def started(vps, unit: str) -> tuple[str, str]:
+    """Start UNIT and return its result with what this run logged (empty on success)."""
     # The whole journal's cursor: one unit's has none before its first run (journalctl
     # then says "-- No entries --" and exits 1).
     cursor = vps.run("journalctl -n 0 --show-cursor --no-pager").split("cursor: ")[-1].strip()
     if vps.run(f"systemctl start {unit} >/dev/null 2>&1; echo $?", timeout=300).strip() == "0":
-        return "success"
+        return "success", ""
     logged = vps.run(f"journalctl -u {unit} --after-cursor={shlex.quote(cursor)} -o cat --no-pager")
     failed = re.search(r"Failed with result '([\w-]+)'", logged)
     assert failed, logged
-    return failed.group(1)
+    return failed.group(1), logged
 
 
 def snapshots(vps, tag: str) -> list[dict]:
@@ -128,7 +139,7 @@ def test_each_success_leaves_its_time_for_the_node_exporter(vps):
     try:
         before = int(vps.run("date +%s"))
         for unit, kind in zip(UNITS, ("full", "binlog"), strict=True):
-            assert run_unit(vps, unit) == "success"
+            assert_runs(vps, unit)
             text = vps.run(f"cat {textfiles}/tdc_backup_{kind}.prom")
             found = re.findall(r'^tdc_backup_last_success_timestamp_seconds\{kind="(\w+)"\} (\d+)$',
                                text, re.MULTILINE)
@@ -145,8 +156,8 @@ def test_the_repository_holds_no_readable_data(vps):
     sql(vps, f"CREATE TABLE IF NOT EXISTS backup_sentinel (note VARCHAR(80)); "
              f"INSERT INTO backup_sentinel VALUES ('{sentinel}')")
     try:
-        assert run_unit(vps, "tdc-backup.service") == "success"
-        assert run_unit(vps, "tdc-backup-binlog.service") == "success"
+        assert_runs(vps, "tdc-backup.service")
+        assert_runs(vps, "tdc-backup-binlog.service")
         # The check could fail: the sentinel is in the data, and the data was sent.
         assert sentinel in vps.run(f"/usr/local/sbin/tdc-restic dump latest /{DATABASE}.sql "
                                    "--tag full", timeout=120)
@@ -180,7 +191,7 @@ def test_a_shipment_with_the_storage_down_fails_visibly_and_the_next_catches_up(
         stranded = vps.run("ls /var/backups/tdc/binlog | tail -n 1").strip()
         assert wait_for(lambda: "TDC BACKUP FAILED: tdc-backup-binlog.service failed" in vps.run(
             f"journalctl -t tdc-backup-alert --since '{since}' -o cat --no-pager"), seconds=30)
-    assert run_unit(vps, "tdc-backup-binlog.service") == "success"
+    assert_runs(vps, "tdc-backup-binlog.service")
     newest = snapshots(vps, "binlog")[-1]["id"]
     shipped = vps.run(f"/usr/local/sbin/tdc-restic ls {newest}")
     assert f"/{stranded}" in shipped
@@ -197,7 +208,7 @@ def test_the_drill_restores_each_moment_exactly(vps):
     sql(vps, f"INSERT INTO {DRILL_TABLE} (label) VALUES ('A1'), ('A2')")
     members = [new_member("drill") for _ in range(3)]
     register_member(vps, members[0])
-    assert run_unit(vps, "tdc-backup.service") == "success"
+    assert_runs(vps, "tdc-backup.service")
     sql(vps, f"INSERT INTO {DRILL_TABLE} (label) VALUES ('B1'), ('B2')")
     register_member(vps, members[1])
     after_t1 = between(vps)
@@ -206,7 +217,7 @@ def test_the_drill_restores_each_moment_exactly(vps):
     at_t2 = fingerprint(vps)
     after_t2 = between(vps)
     sql(vps, f"DROP TABLE {DRILL_TABLE}")
-    assert run_unit(vps, "tdc-backup-binlog.service") == "success"
+    assert_runs(vps, "tdc-backup-binlog.service")
     wipe(vps)
 
     started = time.monotonic()
@@ -232,7 +243,7 @@ def test_the_drill_restores_each_moment_exactly(vps):
     try:
         time.sleep(10)
         shipped = time.monotonic()
-        assert run_unit(vps, "tdc-backup-binlog.service") == "success"
+        assert_runs(vps, "tdc-backup-binlog.service")
         shipment = time.monotonic() - shipped
         time.sleep(10)
         disaster = sql(vps, "SELECT NOW(6)").strip()
@@ -260,7 +271,7 @@ def test_a_restore_under_load_is_maintenance_then_service_and_the_safety_backup_
     """The API answers 503 in the envelope during a restore and 200 after; what the
     restore replaced comes back from the safety backup it named."""
     sql(vps, "CREATE TABLE IF NOT EXISTS backup_marker (note VARCHAR(40))")
-    assert run_unit(vps, "tdc-backup-binlog.service") == "success"
+    assert_runs(vps, "tdc-backup-binlog.service")
     marker = f"unshipped-{uuid.uuid4().hex[:8]}"
     # Written after the last shipment: a restore of the latest backup cannot have it, the
     # safety backup does.

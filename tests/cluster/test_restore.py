@@ -9,7 +9,7 @@ import uuid
 import pytest
 from cluster_info import UNIT_GROUP
 from ops import Traffic, is_envelope, member_token, output
-from test_backup import restore, run_unit, sql
+from test_backup import assert_runs, restore, sql
 
 pytestmark = [pytest.mark.disruptive, pytest.mark.restores]
 
@@ -34,8 +34,8 @@ def test_a_restore_keeps_the_site_in_maintenance_and_the_workers_stopped_on_ever
     sql(db.vps, "CREATE TABLE IF NOT EXISTS backup_marker (note VARCHAR(40))")
     # A full backup to restore (a new cluster has none before its nightly one), then the
     # binary log shipped up to here.
-    assert run_unit(db.vps, "tdc-backup.service") == "success"
-    assert run_unit(db.vps, "tdc-backup-binlog.service") == "success"
+    assert_runs(db.vps, "tdc-backup.service")
+    assert_runs(db.vps, "tdc-backup-binlog.service")
     # Written after the last shipment: the latest backup cannot have it.
     marker = f"unshipped-{uuid.uuid4().hex[:8]}"
     sql(db.vps, f"INSERT INTO backup_marker VALUES ('{marker}')")
