@@ -54,16 +54,16 @@ def run_unit(vps, unit: str) -> str:
     """Start UNIT as its timer does (a oneshot: start waits) and return the result of
     this run: "success", or the one systemd logged for its failure. Not the unit's Result
     property: its timer may start it again right after, which resets that."""
-    return started(vps, unit)[0]
+    return start_unit(vps, unit)[0]
 
 
 def assert_runs(vps, unit: str) -> None:
     """Start UNIT as run_unit does; fail with what the run logged unless it succeeded."""
-    result, logged = started(vps, unit)
+    result, logged = start_unit(vps, unit)
     assert result == "success", f"{unit}: {result}\n{logged}"
 
 
-def started(vps, unit: str) -> tuple[str, str]:
+def start_unit(vps, unit: str) -> tuple[str, str]:
     """Start UNIT and return its result with what this run logged (empty on success)."""
     # The whole journal's cursor: one unit's has none before its first run (journalctl
     # then says "-- No entries --" and exits 1).
